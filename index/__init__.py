@@ -1,0 +1,1 @@
+"""Loading, chunking, embedding and storing articles. Knows nothing about answering."""

@@ -1,0 +1,163 @@
+"""Ingest: files in, complete documents out, or nothing at all for a file that fails."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from index.chunking import chunk_document
+from index.embedder import Embedder
+from index.loaders import Candidate, SkipFile, discover, load_document
+from index.store import ChromaStore, DocRecord, Record, WriterLock
+
+Reporter = Callable[[str], None]
+
+
+@dataclass
+class FileOutcome:
+    path: str
+    doc_id: str
+    status: str  # indexed | updated | unchanged | duplicate | skipped
+    detail: str = ""
+    chunks: int = 0
+
+
+@dataclass
+class IngestReport:
+    outcomes: list[FileOutcome] = field(default_factory=list)
+    recovered: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    chunks_written: int = 0
+    sentences_written: int = 0
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def usable(self) -> bool:
+        """Exit 0 when something was indexed or is already up to date."""
+        return any(o.status in ("indexed", "updated", "unchanged", "duplicate") for o in self.outcomes)
+
+
+def _chunk_metadata(doc: DocRecord, chunk_start: int, chunk_end: int, page: int | None) -> dict[str, object]:
+    return {
+        "doc_id": doc.doc_id,
+        "content_hash": doc.content_hash,
+        "title": doc.title,
+        "date": doc.date or "",
+        "page": page if page is not None else -1,
+        "start": chunk_start,
+        "end": chunk_end,
+    }
+
+
+def ingest(
+    paths: Sequence[Path],
+    store: ChromaStore,
+    embedder: Embedder,
+    *,
+    chunk_tokens: int,
+    chunk_overlap: int,
+    max_file_mb: float,
+    lock_timeout_s: float,
+    report: Reporter | None = None,
+    progress: bool = False,
+) -> IngestReport:
+    from tqdm import tqdm
+
+    say = report or (lambda _msg: None)
+    result = IngestReport()
+    started = time.perf_counter()
+
+    skipped_early: list[FileOutcome] = []
+
+    def note_skip(path: Path, why: str) -> None:
+        skipped_early.append(FileOutcome(str(path), "", "skipped", why))
+        say(f"{path}: {why}")
+
+    candidates: list[Candidate] = discover(paths, note_skip)
+    result.outcomes.extend(skipped_early)
+    window = min(chunk_tokens, embedder.window_tokens - 2)
+
+    with WriterLock(store.index_dir, lock_timeout_s):
+        store.ensure_manifest()
+        store.check_model()
+        result.recovered = store.recover()
+        for doc_id in result.recovered:
+            say(f"{doc_id}: removed a half-written copy left by an interrupted ingest")
+        bar = tqdm(candidates, desc="ingest", unit="file", disable=not progress, file=None, leave=False)
+        for cand in bar:
+            outcome = _ingest_one(cand, store, embedder, window, chunk_overlap, max_file_mb, result)
+            result.outcomes.append(outcome)
+            if outcome.status == "skipped":
+                say(f"{cand.path}: skipped: {outcome.detail}")
+            elif outcome.status == "duplicate":
+                say(f"{cand.path}: {outcome.detail}")
+        bar.close()
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _ingest_one(
+    cand: Candidate,
+    store: ChromaStore,
+    embedder: Embedder,
+    chunk_tokens: int,
+    chunk_overlap: int,
+    max_file_mb: float,
+    result: IngestReport,
+) -> FileOutcome:
+    try:
+        doc = load_document(cand, max_file_mb)
+    except SkipFile as why:
+        return FileOutcome(str(cand.path), cand.doc_id, "skipped", str(why))
+    documents = store.documents()
+    existing = documents.get(doc.doc_id)
+    if existing and existing.content_hash == doc.content_hash:
+        return FileOutcome(str(cand.path), doc.doc_id, "unchanged", "already up to date", existing.n_chunks)
+    twin = next(
+        (d for d in documents.values() if d.content_hash == doc.content_hash and d.doc_id != doc.doc_id), None
+    )
+    if twin is not None:
+        return FileOutcome(
+            str(cand.path), doc.doc_id, "duplicate", f"same content as {twin.doc_id!r}; stored once", twin.n_chunks
+        )
+
+    chunks, sentences = chunk_document(doc, embedder.count_tokens, chunk_tokens, chunk_overlap)
+    if not chunks:
+        return FileOutcome(str(cand.path), doc.doc_id, "skipped", "no text to index")
+    vectors = embedder.embed([c.text for c in chunks] + [s.text for s in sentences])
+    record = DocRecord(
+        doc_id=doc.doc_id,
+        content_hash=doc.content_hash,
+        title=doc.title,
+        date=doc.date,
+        kind=doc.kind,
+        source_path=str(cand.path.resolve()),
+        n_chunks=len(chunks),
+        n_sentences=len(sentences),
+        chars=len(doc.text),
+        ingested_at=time.time(),
+        page_starts=doc.page_starts,
+    )
+    chunk_rows = []
+    for chunk, vector in zip(chunks, vectors[: len(chunks)], strict=True):
+        meta = _chunk_metadata(record, chunk.start, chunk.end, chunk.page)
+        meta["chunk_index"] = chunk.index
+        meta["sentences"] = json.dumps([[s.start, s.end] for s in chunk.sentences])
+        meta["dates"] = ",".join(chunk.dates)
+        chunk_rows.append(Record(chunk.chunk_id, chunk.text, vector, meta))
+    sentence_rows = []
+    for sentence, vector in zip(sentences, vectors[len(chunks) :], strict=True):
+        meta = _chunk_metadata(record, sentence.start, sentence.end, doc.page_of(sentence.start))
+        meta["chunk_id"] = sentence.chunk_id
+        meta["sentence_index"] = sentence.index
+        sentence_rows.append(Record(f"{sentence.chunk_id}/s{sentence.index}", sentence.text, vector, meta))
+    status = "updated" if existing else "indexed"
+    store.write_document(record, doc.text, chunk_rows, sentence_rows)
+    result.chunks_written += len(chunk_rows)
+    result.sentences_written += len(sentence_rows)
+    return FileOutcome(str(cand.path), doc.doc_id, status, "", len(chunk_rows))

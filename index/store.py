@@ -1,0 +1,351 @@
+"""The index on disk: Chroma collections for chunks and sentences plus a small manifest.
+
+The manifest is the source of truth for which documents are complete. Writes go chunks-first,
+manifest-last, with an in-progress journal: a crash between the two leaves a journal entry that the
+next writer uses to remove the half-written document, so a reader never sees a partial document.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from index.errors import IndexBusyError, IndexMismatchError, UserError
+
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+CHUNKS = "chunks"
+SENTENCES = "sentences"
+MANIFEST_VERSION = 1
+
+
+@dataclass
+class DocRecord:
+    doc_id: str
+    content_hash: str
+    title: str
+    date: str | None
+    kind: str
+    source_path: str
+    n_chunks: int
+    n_sentences: int
+    chars: int
+    ingested_at: float
+    page_starts: list[int]
+
+
+@dataclass
+class Record:
+    """One row to write: a chunk or a sentence with its vector."""
+
+    id: str
+    text: str
+    vector: list[float]
+    metadata: dict[str, Any]
+
+
+@dataclass
+class Hit:
+    id: str
+    text: str
+    score: float
+    metadata: dict[str, Any]
+
+
+class Store(Protocol):
+    """What retrieval and ingest need from an index."""
+
+    def documents(self) -> dict[str, DocRecord]: ...
+
+    def document_text(self, doc_id: str) -> str: ...
+
+    def query(
+        self, collection: str, vector: Sequence[float], n: int, where: dict[str, Any] | None = None
+    ) -> list[Hit]: ...
+
+    def get(self, collection: str, where: dict[str, Any], include_vectors: bool = False) -> list[Hit]: ...
+
+    def vectors(self, collection: str, ids: Sequence[str]) -> dict[str, list[float]]: ...
+
+
+class WriterLock:
+    """One writer per index across processes (CLI ingest, UI uploads, docs rm)."""
+
+    def __init__(self, index_dir: Path, timeout_s: float) -> None:
+        from filelock import FileLock
+
+        index_dir.mkdir(parents=True, exist_ok=True)
+        self._lock = FileLock(str(index_dir / ".writer.lock"))
+        self._timeout = timeout_s
+        self._index_dir = index_dir
+
+    def __enter__(self) -> WriterLock:
+        from filelock import Timeout
+
+        try:
+            self._lock.acquire(timeout=self._timeout)
+        except Timeout:
+            raise IndexBusyError(
+                f"another process is writing to the index {self._index_dir}",
+                "wait for it to finish, or raise --lock-timeout",
+            ) from None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+
+def _atomic_write(path: Path, data: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    with tmp.open("w", encoding="utf-8") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+class ChromaStore:
+    """Chroma (persistent, or a server through ``chroma_url``) plus the manifest and stored texts."""
+
+    def __init__(
+        self,
+        index_dir: Path,
+        embed_model: str,
+        embed_dim: int | None,
+        chroma_url: str | None = None,
+        create: bool = False,
+    ) -> None:
+        self.index_dir = index_dir
+        self.embed_model = embed_model
+        self.embed_dim = embed_dim
+        self._chroma_url = chroma_url
+        self._client: Any = None
+        self._collections: dict[str, Any] = {}
+        if not create and not (index_dir / "manifest.json").is_file():
+            raise UserError(f"no index at {index_dir}", "run `rag ingest PATH` first, or pass --index DIR")
+
+    # -- manifest -----------------------------------------------------------------------------
+    @property
+    def _manifest_path(self) -> Path:
+        return self.index_dir / "manifest.json"
+
+    def _read_manifest(self) -> dict[str, Any]:
+        if not self._manifest_path.is_file():
+            return {"version": MANIFEST_VERSION, "embed_model": None, "embed_dim": None, "documents": {}}
+        try:
+            data: dict[str, Any] = json.loads(self._manifest_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise UserError(
+                f"the index manifest {self._manifest_path} is unreadable ({exc})", "re-ingest into a new --index"
+            ) from None
+        return data
+
+    def check_model(self) -> None:
+        manifest = self._read_manifest()
+        built_with = manifest.get("embed_model")
+        if built_with and built_with != self.embed_model:
+            raise IndexMismatchError(
+                f"the index {self.index_dir} was built with embedding model {built_with!r}, "
+                f"but {self.embed_model!r} is configured",
+                "use the same embedding model, or ingest into a new --index",
+            )
+        if self.embed_dim and manifest.get("embed_dim") and manifest["embed_dim"] != self.embed_dim:
+            raise IndexMismatchError(
+                f"the index holds {manifest['embed_dim']}-d vectors but the embedder makes {self.embed_dim}-d",
+                "use the same embedding model, or ingest into a new --index",
+            )
+
+    def documents(self) -> dict[str, DocRecord]:
+        docs = self._read_manifest().get("documents", {})
+        return {doc_id: DocRecord(**record) for doc_id, record in docs.items()}
+
+    def document_text(self, doc_id: str) -> str:
+        record = self.documents().get(doc_id)
+        if record is None:
+            raise UserError(f"no document {doc_id!r} in the index", "see `rag docs list`")
+        return (self.index_dir / "texts" / f"{record.content_hash}.txt").read_text(encoding="utf-8")
+
+    def _write_manifest(self, documents: dict[str, DocRecord]) -> None:
+        data = {
+            "version": MANIFEST_VERSION,
+            "embed_model": self.embed_model,
+            "embed_dim": self.embed_dim,
+            "documents": {doc_id: asdict(rec) for doc_id, rec in sorted(documents.items())},
+        }
+        _atomic_write(self._manifest_path, json.dumps(data, indent=1))
+
+    # -- chroma -------------------------------------------------------------------------------
+    def _chroma(self) -> Any:
+        if self._client is None:
+            import chromadb
+            from chromadb.config import Settings
+
+            settings = Settings(anonymized_telemetry=False, allow_reset=False)
+            if self._chroma_url:
+                from urllib.parse import urlparse
+
+                url = urlparse(self._chroma_url)
+                self._client = chromadb.HttpClient(
+                    host=url.hostname or "localhost",
+                    port=url.port or 8000,
+                    ssl=url.scheme == "https",
+                    settings=settings,
+                )
+            else:
+                self.index_dir.mkdir(parents=True, exist_ok=True)
+                self._client = chromadb.PersistentClient(path=str(self.index_dir / "chroma"), settings=settings)
+        return self._client
+
+    def _collection(self, name: str) -> Any:
+        if name not in self._collections:
+            prefix = f"{self.index_dir.name}-" if self._chroma_url else ""
+            self._collections[name] = self._chroma().get_or_create_collection(
+                name=f"{prefix}{name}",
+                embedding_function=None,
+                metadata={"hnsw:space": "cosine", "embed_model": self.embed_model, "embed_dim": self.embed_dim or 0},
+            )
+        return self._collections[name]
+
+    def count(self, collection: str) -> int:
+        return int(self._collection(collection).count())
+
+    def query(
+        self, collection: str, vector: Sequence[float], n: int, where: dict[str, Any] | None = None
+    ) -> list[Hit]:
+        col = self._collection(collection)
+        n = max(1, min(n, col.count()))
+        if col.count() == 0:
+            return []
+        res = col.query(
+            query_embeddings=[list(vector)],
+            n_results=n,
+            where=where or None,
+            include=["documents", "metadatas", "distances"],
+        )
+        return [
+            Hit(id=i, text=d or "", score=1.0 - float(dist), metadata=dict(m or {}))
+            for i, d, m, dist in zip(
+                res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0], strict=True
+            )
+        ]
+
+    def get(self, collection: str, where: dict[str, Any], include_vectors: bool = False) -> list[Hit]:
+        include = ["documents", "metadatas"] + (["embeddings"] if include_vectors else [])
+        res = self._collection(collection).get(where=where, include=include)
+        hits = []
+        for pos, (i, d, m) in enumerate(zip(res["ids"], res["documents"], res["metadatas"], strict=True)):
+            meta = dict(m or {})
+            if include_vectors:
+                meta["_vector"] = [float(x) for x in res["embeddings"][pos]]
+            hits.append(Hit(id=i, text=d or "", score=0.0, metadata=meta))
+        return hits
+
+    def vectors(self, collection: str, ids: Sequence[str]) -> dict[str, list[float]]:
+        if not ids:
+            return {}
+        res = self._collection(collection).get(ids=list(ids), include=["embeddings"])
+        return {i: [float(x) for x in v] for i, v in zip(res["ids"], res["embeddings"], strict=True)}
+
+    def all_metadata(self, collection: str) -> list[tuple[str, dict[str, Any]]]:
+        res = self._collection(collection).get(include=["metadatas"])
+        return [(i, dict(m or {})) for i, m in zip(res["ids"], res["metadatas"], strict=True)]
+
+    # -- writing (callers hold the WriterLock) --------------------------------------------------
+    @property
+    def _journal_path(self) -> Path:
+        return self.index_dir / "in-progress.json"
+
+    def _journal(self) -> dict[str, str]:
+        try:
+            data: dict[str, str] = json.loads(self._journal_path.read_text(encoding="utf-8"))
+            return data
+        except (OSError, ValueError):
+            return {}
+
+    def recover(self) -> list[str]:
+        """Remove rows of documents whose write was interrupted; returns their ids."""
+        journal = self._journal()
+        if not journal:
+            return []
+        documents = self.documents()
+        for doc_id, content_hash in journal.items():
+            done = doc_id in documents and documents[doc_id].content_hash == content_hash
+            if not done:
+                self._delete_rows({"$and": [{"doc_id": doc_id}, {"content_hash": content_hash}]})
+        self._journal_path.unlink(missing_ok=True)
+        return sorted(journal)
+
+    def _delete_rows(self, where: dict[str, Any]) -> None:
+        for name in (CHUNKS, SENTENCES):
+            self._collection(name).delete(where=where)
+
+    def _add(self, collection: str, records: Sequence[Record], batch: int) -> None:
+        col = self._collection(collection)
+        limit = batch
+        with contextlib.suppress(Exception):
+            limit = min(batch, int(self._chroma().get_max_batch_size()))
+        for i in range(0, len(records), limit):
+            part = records[i : i + limit]
+            col.upsert(
+                ids=[r.id for r in part],
+                embeddings=[r.vector for r in part],
+                documents=[r.text for r in part],
+                metadatas=[r.metadata for r in part],
+            )
+
+    def write_document(
+        self, record: DocRecord, text: str, chunks: Sequence[Record], sentences: Sequence[Record], batch: int = 4096
+    ) -> None:
+        """Replace a document's rows; the manifest flips only after every row is written."""
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        _atomic_write(self._journal_path, json.dumps({record.doc_id: record.content_hash}))
+        texts = self.index_dir / "texts"
+        texts.mkdir(exist_ok=True)
+        text_path = texts / f"{record.content_hash}.txt"
+        if not text_path.is_file():
+            _atomic_write(text_path, text)
+        self._add(CHUNKS, chunks, batch)
+        self._add(SENTENCES, sentences, batch)
+        documents = self.documents()
+        previous = documents.get(record.doc_id)
+        documents[record.doc_id] = record
+        self._write_manifest(documents)
+        if previous and previous.content_hash != record.content_hash:
+            self._delete_rows({"$and": [{"doc_id": record.doc_id}, {"content_hash": previous.content_hash}]})
+            self._drop_text_if_unused(previous.content_hash, documents)
+        self._journal_path.unlink(missing_ok=True)
+
+    def remove_document(self, doc_id: str) -> DocRecord:
+        documents = self.documents()
+        record = documents.pop(doc_id, None)
+        if record is None:
+            raise UserError(f"no document {doc_id!r} in the index", "see `rag docs list`")
+        self._write_manifest(documents)
+        self._delete_rows({"doc_id": doc_id})
+        self._drop_text_if_unused(record.content_hash, documents)
+        return record
+
+    def _drop_text_if_unused(self, content_hash: str, documents: dict[str, DocRecord]) -> None:
+        if all(d.content_hash != content_hash for d in documents.values()):
+            (self.index_dir / "texts" / f"{content_hash}.txt").unlink(missing_ok=True)
+
+    def ensure_manifest(self) -> None:
+        if not self._manifest_path.is_file():
+            self.index_dir.mkdir(parents=True, exist_ok=True)
+            self._write_manifest({})
+
+
+@contextlib.contextmanager
+def timed() -> Iterator[list[float]]:
+    box = [0.0]
+    t0 = time.perf_counter()
+    try:
+        yield box
+    finally:
+        box[0] = time.perf_counter() - t0

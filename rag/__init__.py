@@ -1,0 +1,1 @@
+"""Retrieval, grounded answering, summarizing and settings. Shells call into this package."""

@@ -1,0 +1,284 @@
+"""Grounded answers: the model drafts from evidence sentences; the pipeline decides what is cited.
+
+A 135M model cannot be trusted to cite or to refuse, so grounding is a property of this pipeline:
+every statement that survives is attached to an evidence sentence that supports it (judge.py), the
+markers are renumbered to match, and when nothing survives the answer falls back to quoting the
+evidence (mode "extractive") or says the articles don't say (mode "abstained").
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from index.errors import UserError
+from rag import text as t
+from rag.judge import judge
+from rag.llm import ChatModel, TokenSink
+from rag.prompts import render
+from rag.retrieve import Evidence, Retriever
+
+MAX_QUESTION_CHARS = 2000
+NOT_FOUND_MARK = "NOT IN THE ARTICLES"
+REFUSAL = re.compile(
+    r"not in the articles|does not (?:say|mention|answer|provide)|doesn't (?:say|mention)|no information|"
+    r"not (?:mentioned|specified|stated|provided)|cannot answer|can't answer|i don't know",
+    re.I,
+)
+MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
+FOLLOW_UP = re.compile(r"^(and|but|so|also|what about|how about|then|why|who else)\b|\b(he|she|they|it|that|this|those|them|his|her|their)\b", re.I)
+
+
+@dataclass
+class Citation:
+    n: int
+    doc_id: str
+    chunk_id: str
+    title: str
+    date: str | None
+    page: int | None
+    text: str
+    start: int
+    end: int
+
+    @classmethod
+    def from_evidence(cls, n: int, ev: Evidence) -> Citation:
+        return cls(n, ev.doc_id, ev.chunk_id, ev.title, ev.date, ev.page, ev.text, ev.start, ev.end)
+
+
+@dataclass
+class Answer:
+    question: str
+    answer: str
+    mode: str  # generated | extractive | abstained
+    abstained: bool
+    citations: list[Citation]
+    closest: list[Citation]
+    conflicts: list[dict[str, Any]]
+    timings: dict[str, float | int]
+    draft: str = ""
+    standalone_question: str = ""
+    dropped: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        keys = ("question", "answer", "mode", "abstained", "citations", "closest", "conflicts", "timings")
+        data = asdict(self)
+        return {k: data[k] for k in keys}
+
+
+@dataclass
+class AnswerOptions:
+    k: int = 6
+    n_evidence: int = 6
+    max_tokens: int = 160
+    temperature: float = 0.0
+    doc: str | None = None
+    since: str | None = None
+    until: str | None = None
+    min_key_coverage: float = 0.5
+
+
+def check_question(question: str) -> str:
+    cleaned = "".join(ch for ch in question if ch.isprintable() or ch in "\n\t").strip()
+    if not cleaned:
+        raise UserError("the question is empty", 'ask something, e.g. rag ask "What did the leaders agree?"')
+    if len(cleaned) > MAX_QUESTION_CHARS:
+        raise UserError(
+            f"the question is {len(cleaned)} characters long; the limit is {MAX_QUESTION_CHARS}",
+            "ask a shorter question",
+        )
+    return cleaned
+
+
+def standalone(question: str, history: Sequence[tuple[str, str]]) -> str:
+    """Make a follow-up retrievable on its own by carrying the previous question's subject along.
+
+    Deterministic on purpose: a 135M model rewrites questions less reliably than it answers them.
+    """
+    if not history or not FOLLOW_UP.search(question):
+        return question
+    previous = history[-1][0]
+    return f"{question} (about: {previous})"
+
+
+def key_coverage(question: str, evidence: Sequence[Evidence]) -> tuple[float, list[str]]:
+    """Share of the question's key terms that the evidence contains, and the missing ones.
+
+    Names and numbers in the question count double: a question about a person or figure the
+    articles never mention is the typical unanswerable question.
+    """
+    terms = t.key_terms(question)
+    if not terms:
+        return 1.0, []
+    haystack = t.fold(" ".join(e.text + " " + e.title for e in evidence)).lower()
+    have = t.content_terms(haystack)
+    important = {t.stem(n) for n in t.names(question)} | t.numbers(question)
+    weight = {term: (2.0 if term in important else 1.0) for term in terms}
+    found = {term for term in terms if term in have or t.name_in(term, haystack)}
+    missing = sorted(terms - found)
+    score = sum(weight[x] for x in found) / sum(weight.values())
+    if any(term in important for term in missing):
+        score = min(score, 0.49)
+    return score, missing
+
+
+def split_statements(answer: str) -> list[str]:
+    from index.chunking import sentence_spans
+
+    return [s.text.strip() for s in sentence_spans(answer) if s.text.strip()]
+
+
+def attach_citations(
+    draft: str, evidence: Sequence[Evidence]
+) -> tuple[list[tuple[str, list[int]]], list[str]]:
+    """Pair each statement with the evidence (0-based) that supports it; return the unsupported ones."""
+    kept: list[tuple[str, list[int]]] = []
+    dropped: list[str] = []
+    for raw in split_statements(draft):
+        hinted = [int(x) - 1 for m in MARKER.finditer(raw) for x in m.group(1).split(",")]
+        statement = MARKER.sub("", raw).strip()
+        if len(t.content_terms(statement)) == 0 or REFUSAL.search(statement):
+            continue
+        order = [i for i in hinted if 0 <= i < len(evidence)] + [
+            i for i in range(len(evidence)) if i not in hinted
+        ]
+        support = next((i for i in order if judge(statement, [evidence[i].text]).supported), None)
+        if support is None:
+            pair = _support_by_pair(statement, evidence)
+            if pair:
+                kept.append((statement, pair))
+            else:
+                dropped.append(statement)
+            continue
+        kept.append((statement, [support]))
+    return kept, dropped
+
+
+def _support_by_pair(statement: str, evidence: Sequence[Evidence]) -> list[int] | None:
+    for i in range(len(evidence)):
+        for j in range(i + 1, len(evidence)):
+            if judge(statement, [evidence[i].text, evidence[j].text]).supported:
+                return [i, j]
+    return None
+
+
+def render_answer(
+    statements: Sequence[tuple[str, list[int]]], evidence: Sequence[Evidence]
+) -> tuple[str, list[Citation]]:
+    """Number citations in order of first use so [1] is always the first one the reader meets."""
+    numbering: dict[int, int] = {}
+    parts = []
+    for statement, sources in statements:
+        marks = []
+        for idx in sources:
+            if idx not in numbering:
+                numbering[idx] = len(numbering) + 1
+            marks.append(numbering[idx])
+        body = statement.rstrip()
+        end = ""
+        if body and body[-1] in ".!?":
+            body, end = body[:-1], body[-1]
+        parts.append(f"{body} {''.join(f'[{m}]' for m in sorted(set(marks)))}{end or '.'}")
+    citations = [Citation.from_evidence(n, evidence[idx]) for idx, n in sorted(numbering.items(), key=lambda x: x[1])]
+    return " ".join(parts), citations
+
+
+def format_evidence(evidence: Sequence[Evidence]) -> str:
+    lines = []
+    for n, ev in enumerate(evidence, 1):
+        source = ev.title if len(ev.title) <= 60 else ev.title[:57] + "…"
+        if ev.date:
+            source += f", {ev.date}"
+        lines.append(render("evidence_line", n=n, source=source, text=" ".join(ev.text.split())))
+    return "\n".join(lines)
+
+
+def extractive(question: str, evidence: Sequence[Evidence]) -> tuple[str, list[Citation]]:
+    terms = t.key_terms(question)
+    ranked = sorted(evidence, key=lambda e: (len(terms & t.content_terms(e.text)), e.score), reverse=True)
+    picked = ranked[:2] if len(ranked) > 1 and ranked[1].lexical >= 0.5 else ranked[:1]
+    quotes = " ".join(f"“{' '.join(e.text.split())}” [{n}]" for n, e in enumerate(picked, 1))
+    return render("extractive", quotes=quotes), [Citation.from_evidence(n, e) for n, e in enumerate(picked, 1)]
+
+
+class Answerer:
+    def __init__(self, retriever: Retriever, chat: ChatModel) -> None:
+        self.retriever = retriever
+        self.chat = chat
+
+    def load(self) -> float:
+        """Load models up front so `load_s` is reported apart from answer latency."""
+        t0 = time.perf_counter()
+        _ = self.retriever.embedder.dimension
+        loader = getattr(self.chat, "load", None)
+        if loader:
+            loader()
+        return time.perf_counter() - t0
+
+    def ask(
+        self,
+        question: str,
+        options: AnswerOptions | None = None,
+        history: Sequence[tuple[str, str]] = (),
+        on_token: TokenSink | None = None,
+    ) -> Answer:
+        opts = options or AnswerOptions()
+        question = check_question(question)
+        load_s = self.load()
+        t0 = time.perf_counter()
+        query = standalone(question, history)
+        found = self.retriever.retrieve(
+            query, k=opts.k, n_evidence=opts.n_evidence, doc=opts.doc, since=opts.since, until=opts.until
+        )
+        evidence = found.evidence
+        timings: dict[str, float | int] = {
+            "load_s": round(load_s, 4),
+            "retrieve_s": round(found.seconds, 4),
+            "generate_s": 0.0,
+            "total_s": 0.0,
+            "prompt_tokens": 0,
+            "completion_tokens": 0,
+        }
+        closest = [Citation.from_evidence(n, e) for n, e in enumerate(evidence[:3], 1)]
+
+        def finish(text: str, mode: str, citations: list[Citation], draft: str = "", dropped: list[str] | None = None) -> Answer:
+            timings["total_s"] = round(time.perf_counter() - t0, 4)
+            abstained = mode == "abstained"
+            return Answer(
+                question=question,
+                answer=text,
+                mode=mode,
+                abstained=abstained,
+                citations=[] if abstained else citations,
+                closest=closest if abstained else [],
+                conflicts=[],
+                timings=timings,
+                draft=draft,
+                standalone_question=query,
+                dropped=dropped or [],
+            )
+
+        coverage, _missing = key_coverage(query if history else question, evidence)
+        if not evidence or coverage < opts.min_key_coverage:
+            return finish(render("abstain", question=question), "abstained", [])
+
+        messages = [
+            {"role": "system", "content": render("system")},
+            {"role": "user", "content": render("answer", evidence=format_evidence(evidence), question=question)},
+        ]
+        completion = self.chat.complete(
+            messages, max_tokens=opts.max_tokens, temperature=opts.temperature, on_token=on_token
+        )
+        timings["generate_s"] = round(completion.seconds, 4)
+        timings["prompt_tokens"] = completion.prompt_tokens
+        timings["completion_tokens"] = completion.completion_tokens
+        draft = completion.text.strip()
+        kept, dropped = attach_citations(draft, evidence)
+        if kept:
+            text, citations = render_answer(kept, evidence)
+            return finish(text, "generated", citations, draft, dropped)
+        text, citations = extractive(question, evidence)
+        return finish(text, "extractive", citations, draft, dropped)

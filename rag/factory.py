@@ -1,0 +1,96 @@
+"""The one place that turns settings into objects; everything else takes plain arguments."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from index import modelfiles
+from index.embedder import Embedder, LlamaEmbedder, prepare_default_embedder
+from index.errors import ModelFileError
+from index.store import ChromaStore
+from rag.answer import Answerer, AnswerOptions
+from rag.llm import ChatModel, LlamaChatModel, OpenAIChatModel, gpu_offload_supported
+from rag.retrieve import Retriever
+from rag.settings import Settings
+
+
+class App:
+    """Lazily built components for one settings object; shells hold one per process."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None, chat: ChatModel | None = None) -> None:
+        self.settings = settings
+        if embedder is not None:
+            self.__dict__["embedder"] = embedder
+        if chat is not None:
+            self.__dict__["chat"] = chat
+
+    @property
+    def gpu_layers(self) -> int:
+        return self.settings.n_gpu_layers if gpu_offload_supported() else 0
+
+    def embed_model_path(self) -> Path:
+        if self.settings.embed_model:
+            path = self.settings.embed_model
+            if not path.is_file():
+                raise ModelFileError(f"embedding model {path} does not exist", "fix --embed-model / RAG_EMBED_MODEL")
+            return path
+        return prepare_default_embedder(self.settings.data_dir)
+
+    def chat_model_path(self) -> Path:
+        if self.settings.model:
+            path = self.settings.model
+            if not path.is_file():
+                raise ModelFileError(f"chat model {path} does not exist", "fix --model / RAG_MODEL, or see `rag models`")
+            return path
+        return modelfiles.default_chat_model(self.settings.data_dir / "models")
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        path = self.embed_model_path()
+        name = modelfiles.EMBED_MODEL_NAME if not self.settings.embed_model else path.stem
+        return LlamaEmbedder(
+            path,
+            name=name,
+            n_threads=self.settings.n_threads,
+            flash_attn=self.settings.flash_attn,
+            n_gpu_layers=self.gpu_layers,
+        )
+
+    @cached_property
+    def chat(self) -> ChatModel:
+        if self.settings.llm_url:
+            return OpenAIChatModel(self.settings.llm_url)
+        return LlamaChatModel(
+            self.chat_model_path(),
+            n_ctx=self.settings.n_ctx,
+            n_threads=self.settings.n_threads,
+            n_gpu_layers=self.settings.n_gpu_layers,
+            flash_attn=self.settings.flash_attn,
+            seed=self.settings.seed,
+        )
+
+    def store(self, create: bool = False) -> ChromaStore:
+        embedder = self.embedder
+        store = ChromaStore(
+            self.settings.index_dir,
+            embed_model=embedder.name,
+            embed_dim=embedder.dimension,
+            chroma_url=self.settings.chroma_url,
+            create=create,
+        )
+        if not create:
+            store.check_model()
+        return store
+
+    @cached_property
+    def answerer(self) -> Answerer:
+        return Answerer(Retriever(self.store(), self.embedder), self.chat)
+
+    def answer_options(self, **overrides: object) -> AnswerOptions:
+        s = self.settings
+        opts = AnswerOptions(k=s.k, n_evidence=s.evidence, max_tokens=s.max_tokens, temperature=s.temperature)
+        for key, value in overrides.items():
+            if value is not None:
+                setattr(opts, key, value)
+        return opts

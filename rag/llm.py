@@ -1,0 +1,187 @@
+"""Chat models behind one small interface: llama.cpp in process, or an OpenAI-compatible server."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from index.errors import ModelFileError, UserError
+
+Message = dict[str, str]
+TokenSink = Callable[[str], None]
+
+
+@dataclass
+class Completion:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    seconds: float
+
+
+class ChatModel(Protocol):
+    name: str
+
+    def complete(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int,
+        temperature: float,
+        on_token: TokenSink | None = None,
+        stop: Sequence[str] = (),
+    ) -> Completion: ...
+
+
+def gpu_offload_supported() -> bool:
+    try:
+        import llama_cpp
+
+        return bool(llama_cpp.llama_supports_gpu_offload())
+    except Exception:
+        return False
+
+
+class LlamaChatModel:
+    """One long-lived llama.cpp instance; a lock serialises callers (UI sessions queue, not crash)."""
+
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        n_ctx: int,
+        n_threads: int,
+        n_gpu_layers: int,
+        flash_attn: bool,
+        seed: int,
+    ) -> None:
+        self.model_path = model_path
+        self.name = model_path.stem
+        self.settings = {
+            "n_ctx": n_ctx,
+            "n_threads": n_threads,
+            "n_threads_batch": n_threads,
+            "n_gpu_layers": n_gpu_layers if gpu_offload_supported() else 0,
+            "flash_attn": flash_attn,
+            "seed": seed,
+            "n_batch": 512,
+        }
+        self._llama: Any = None
+        self._lock = threading.Lock()
+        self.load_s = 0.0
+
+    def load(self) -> Any:
+        if self._llama is None:
+            if not self.model_path.is_file():
+                raise ModelFileError(
+                    f"chat model {self.model_path} is missing", "pass an existing GGUF with --model, or `make setup`"
+                )
+            from llama_cpp import Llama
+
+            t0 = time.perf_counter()
+            try:
+                self._llama = Llama(model_path=str(self.model_path), verbose=False, **self.settings)
+            except (ValueError, RuntimeError) as exc:
+                raise ModelFileError(
+                    f"cannot load chat model {self.model_path} ({exc})",
+                    "the file is corrupt or not a GGUF; pick another with --model",
+                ) from None
+            self.load_s = time.perf_counter() - t0
+        return self._llama
+
+    def complete(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int,
+        temperature: float,
+        on_token: TokenSink | None = None,
+        stop: Sequence[str] = (),
+    ) -> Completion:
+        with self._lock:
+            llama = self.load()
+            t0 = time.perf_counter()
+            pieces: list[str] = []
+            n_completion = 0
+            stream = llama.create_chat_completion(
+                messages=list(messages),
+                max_tokens=max_tokens,
+                temperature=temperature,
+                top_k=40 if temperature > 0 else 1,
+                repeat_penalty=1.1,
+                seed=self.settings["seed"],
+                stop=list(stop) or None,
+                stream=True,
+            )
+            for chunk in stream:
+                delta = chunk["choices"][0].get("delta", {}).get("content")
+                if delta:
+                    n_completion += 1
+                    pieces.append(delta)
+                    if on_token:
+                        on_token(delta)
+            total_tokens = int(llama.n_tokens)
+            return Completion(
+                text="".join(pieces),
+                prompt_tokens=max(0, total_tokens - n_completion),
+                completion_tokens=n_completion,
+                seconds=time.perf_counter() - t0,
+            )
+
+
+class OpenAIChatModel:
+    """Generation on any OpenAI-compatible server (llama.cpp server, vLLM, …)."""
+
+    def __init__(self, base_url: str, model: str = "default", timeout_s: float = 120.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.name = f"{model}@{self.base_url}"
+        self._model = model
+        self._timeout = timeout_s
+        self.load_s = 0.0
+
+    def complete(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int,
+        temperature: float,
+        on_token: TokenSink | None = None,
+        stop: Sequence[str] = (),
+    ) -> Completion:
+        import json
+        import urllib.error
+        import urllib.request
+
+        body = {
+            "model": self._model,
+            "messages": list(messages),
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "stop": list(stop) or None,
+        }
+        request = urllib.request.Request(
+            f"{self.base_url}/chat/completions",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        t0 = time.perf_counter()
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout) as response:
+                data = json.loads(response.read())
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            raise UserError(f"the model server at {self.base_url} did not answer ({exc})", "is it running?") \
+                from None
+        text = data["choices"][0]["message"]["content"] or ""
+        if on_token:
+            on_token(text)
+        usage = data.get("usage") or {}
+        return Completion(
+            text=text,
+            prompt_tokens=int(usage.get("prompt_tokens", 0)),
+            completion_tokens=int(usage.get("completion_tokens", 0)),
+            seconds=time.perf_counter() - t0,
+        )

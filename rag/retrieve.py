@@ -1,0 +1,160 @@
+"""From a question to a short list of evidence sentences, each a verbatim span of an article."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from index.embedder import Embedder
+from index.store import CHUNKS, SENTENCES, Hit, Store
+from rag import text as t
+
+RRF_K = 60
+
+
+@dataclass
+class Evidence:
+    sentence_id: str
+    doc_id: str
+    chunk_id: str
+    title: str
+    date: str | None
+    page: int | None
+    start: int
+    end: int
+    text: str
+    score: float
+    dense: float = 0.0
+    lexical: float = 0.0
+
+
+@dataclass
+class Retrieval:
+    question: str
+    evidence: list[Evidence]
+    chunks: list[Hit] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def rrf(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> dict[str, float]:
+    """Reciprocal rank fusion: robust to score scales that differ between dense and lexical lists."""
+    fused: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking):
+            fused[item] = fused.get(item, 0.0) + 1.0 / (k + rank + 1)
+    return fused
+
+
+def lexical_overlap(question_terms: set[str], sentence: str) -> float:
+    if not question_terms:
+        return 0.0
+    terms = t.content_terms(sentence)
+    return len(question_terms & terms) / len(question_terms)
+
+
+def build_where(doc: str | None = None, since: str | None = None, until: str | None = None) -> dict[str, Any] | None:
+    clauses: list[dict[str, Any]] = []
+    if doc:
+        clauses.append({"doc_id": doc})
+    # Dates are ISO strings; Chroma compares numbers only, so date windows filter after retrieval.
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def in_window(date: str | None, since: str | None, until: str | None) -> bool:
+    if not since and not until:
+        return True
+    if not date:
+        return False
+    return (not since or date >= since) and (not until or date <= until)
+
+
+class Retriever:
+    def __init__(self, store: Store, embedder: Embedder) -> None:
+        self.store = store
+        self.embedder = embedder
+
+    def retrieve(
+        self,
+        question: str,
+        *,
+        k: int,
+        n_evidence: int,
+        doc: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> Retrieval:
+        t0 = time.perf_counter()
+        q_vec = np.asarray(self.embedder.embed([question])[0])
+        where = build_where(doc, since, until)
+        chunk_hits = [
+            h
+            for h in self.store.query(CHUNKS, q_vec.tolist(), k * 2, where)
+            if in_window(h.metadata.get("date") or None, since, until)
+        ][:k]
+        sentence_hits = [
+            h
+            for h in self.store.query(SENTENCES, q_vec.tolist(), max(4 * n_evidence, 24), where)
+            if in_window(h.metadata.get("date") or None, since, until)
+        ]
+        candidates: dict[str, Hit] = {h.id: h for h in sentence_hits}
+        chunk_ids = [h.id for h in chunk_hits]
+        if chunk_ids:
+            where_chunks: dict[str, Any] = {"chunk_id": {"$in": chunk_ids}}
+            for h in self.store.get(SENTENCES, where_chunks, include_vectors=True):
+                candidates.setdefault(h.id, h)
+        missing = [i for i, h in candidates.items() if "_vector" not in h.metadata]
+        vectors = self.store.vectors(SENTENCES, missing)
+        q_terms = t.key_terms(question)
+        chunk_rank = {cid: r for r, cid in enumerate(chunk_ids)}
+        scored: list[Evidence] = []
+        for sid, hit in candidates.items():
+            vec = hit.metadata.get("_vector") or vectors.get(sid)
+            dense = float(np.dot(q_vec, np.asarray(vec))) if vec is not None else hit.score
+            lexical = lexical_overlap(q_terms, hit.text)
+            rank_bonus = 1.0 / (RRF_K + chunk_rank[hit.metadata["chunk_id"]]) if hit.metadata.get(
+                "chunk_id"
+            ) in chunk_rank else 0.0
+            score = dense + 0.35 * lexical + 2.0 * rank_bonus
+            meta = hit.metadata
+            page = int(meta.get("page", -1))
+            scored.append(
+                Evidence(
+                    sentence_id=sid,
+                    doc_id=str(meta["doc_id"]),
+                    chunk_id=str(meta.get("chunk_id", "")),
+                    title=str(meta.get("title", "")),
+                    date=str(meta.get("date") or "") or None,
+                    page=page if page >= 0 else None,
+                    start=int(meta["start"]),
+                    end=int(meta["end"]),
+                    text=hit.text,
+                    score=score,
+                    dense=dense,
+                    lexical=lexical,
+                )
+            )
+        scored.sort(key=lambda e: e.score, reverse=True)
+        chosen: list[Evidence] = []
+        seen_texts: list[set[str]] = []
+        for ev in scored:
+            terms = t.content_terms(ev.text)
+            if len(terms) < 2:
+                continue  # headlines of one word, bylines, photo credits
+            if any(len(terms & other) / max(1, len(terms | other)) > 0.8 for other in seen_texts):
+                continue  # the same sentence reported twice
+            chosen.append(ev)
+            seen_texts.append(terms)
+            if len(chosen) >= n_evidence:
+                break
+        return Retrieval(question, chosen, chunk_hits, time.perf_counter() - t0)
+
+
+def chunk_sentences(hit: Hit) -> list[tuple[int, int]]:
+    return [tuple(span) for span in json.loads(hit.metadata.get("sentences", "[]"))]  # type: ignore[misc]

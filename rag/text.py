@@ -1,0 +1,103 @@
+"""Small, deterministic text features shared by evidence scoring, citation checks and eval."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being below
+    between both but by can could did do does doing down during each few for from further had has have having
+    he her here hers herself him himself his how i if in into is it its itself just me more most my myself no
+    nor not now of off on once only or other our ours ourselves out over own same she should so some such than
+    that the their theirs them themselves then there these they this those through to too under until up very
+    was we were what when where which while who whom why will with would you your yours yourself also
+    said says say according told tell reported report article articles text passage passages mention mentioned
+    did does do what which who whom whose when where why how many much there their s t one two""".split()
+)
+QUESTION_FILLER = frozenset(
+    """happen happened happening discuss discussed discussion talk talked call calls called phone conversation
+    know known describe described give gave get got make made take took kind sort type thing things
+    news story stories report reports""".split()
+)
+NEGATIONS = frozenset({"not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "without", "denied"})
+MONTH_NAMES = (
+    "january february march april may june july august september october november december".split()
+)
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-.%]*[A-Za-z0-9%]|[A-Za-z0-9]")
+
+
+def fold(text: str) -> str:
+    """Unicode to plain ASCII, so 'Zelenskyy’s' and "Zelenskyy's" compare equal."""
+    text = text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"').replace("—", " - ")
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+
+
+@lru_cache(maxsize=8192)
+def stem(word: str) -> str:
+    word = word.lower().strip(".'-")
+    if word.endswith("'s"):
+        word = word[:-2]
+    for suffix, keep in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)] + keep
+    return word
+
+
+def words(text: str) -> list[str]:
+    return [w.strip(".'-") for w in _WORD.findall(fold(text))]
+
+
+def content_terms(text: str) -> set[str]:
+    return {stem(w) for w in words(text) if w.lower() not in STOPWORDS and len(w) > 1}
+
+
+def numbers(text: str) -> set[str]:
+    """Numbers as written (digits), e.g. '40', '30-day' -> '30', '2022'."""
+    return {m.replace(",", "") for m in re.findall(r"\d[\d,]*(?:\.\d+)?", fold(text))}
+
+
+def names(text: str) -> set[str]:
+    """Capitalised words that are not sentence-initial or common words: people, places, organisations."""
+    out = set()
+    for sentence in re.split(r"(?<=[.!?])\s+|\n", fold(text)):
+        tokens = re.findall(r"[A-Za-z][A-Za-z'\-]*", sentence)
+        for position, token in enumerate(tokens):
+            bare = token.strip("'-")
+            if bare.endswith("'s"):
+                bare = bare[:-2]
+            if len(bare) < 3 or not bare[0].isupper():
+                continue
+            lower = bare.lower()
+            if lower in STOPWORDS or lower in MONTH_NAMES:
+                continue
+            if position == 0 and not bare[1:].islower():
+                out.add(lower)
+            elif position > 0:
+                out.add(lower)
+    return out
+
+
+def months(text: str) -> set[str]:
+    lowered = fold(text).lower()
+    return {m for m in MONTH_NAMES if re.search(rf"\b{m}\b", lowered)}
+
+
+def has_negation(text: str) -> bool:
+    lowered = fold(text).lower()
+    return any(w in NEGATIONS for w in re.findall(r"[a-z]+", lowered)) or "n't" in lowered
+
+
+def name_in(name: str, haystack_lower: str) -> bool:
+    """A name matches when written the same, allowing transliteration endings (Zelensky/Zelenskyy)."""
+    if re.search(rf"\b{re.escape(name)}", haystack_lower):
+        return True
+    if len(name) >= 6:
+        return re.search(rf"\b{re.escape(name[:-1])}", haystack_lower) is not None
+    return False
+
+
+def key_terms(question: str) -> set[str]:
+    """What a question is about: its content terms without question filler."""
+    return {t for t in content_terms(question) if t not in QUESTION_FILLER and t not in STOPWORDS}

@@ -1,0 +1,66 @@
+"""Shared fixtures. Real Chroma in temp dirs and the real default models wherever it takes seconds."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ["ANONYMIZED_TELEMETRY"] = "False"
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+SEEDS = SHARED / "corpus" / "seeds"
+REFERENCE_VECTORS = SHARED / "reference" / "all-MiniLM-L6-v2.vectors.json"
+SAMPLE_CORPUS = ROOT / "eval" / "corpus"
+
+
+def require_shared(path: Path) -> Path:
+    """Tests that need ../shared fail loudly when it is missing; they never skip."""
+    if not path.exists():
+        pytest.fail(f"{path} is missing: clone the project with ../shared beside it", pytrace=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def seeds_dir() -> Path:
+    return require_shared(SEEDS)
+
+
+@pytest.fixture(scope="session")
+def app():
+    """One App over the real default models for the whole session (models load once)."""
+    from rag.factory import App
+    from rag.settings import load_settings
+
+    return App(load_settings())
+
+
+@pytest.fixture(scope="session")
+def seeds_index(tmp_path_factory, app, seeds_dir):
+    """The seed articles ingested once into a real Chroma index."""
+    from index.ingest import ingest
+
+    index_dir = tmp_path_factory.mktemp("seeds-index")
+    from index.store import ChromaStore
+
+    store = ChromaStore(index_dir, app.embedder.name, app.embedder.dimension, create=True)
+    s = app.settings
+    report = ingest([seeds_dir], store, app.embedder, chunk_tokens=s.chunk_tokens, chunk_overlap=s.chunk_overlap,
+                    max_file_mb=s.max_file_mb, lock_timeout_s=5)
+    assert report.count("indexed") == 5
+    return index_dir
+
+
+@pytest.fixture
+def seeds_copy(tmp_path, seeds_dir) -> Path:
+    target = tmp_path / "seeds"
+    shutil.copytree(seeds_dir, target)
+    for path in target.iterdir():
+        path.chmod(0o644)
+    target.chmod(0o755)
+    return target

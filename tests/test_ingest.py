@@ -1,0 +1,106 @@
+"""Ingest against real Chroma and the real embedder: idempotence, replacement, ids, removal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from index.errors import IndexMismatchError, UserError
+from index.ingest import ingest
+from index.store import CHUNKS, SENTENCES, ChromaStore
+
+
+def run(app, index_dir: Path, *paths: Path):
+    store = ChromaStore(index_dir, app.embedder.name, app.embedder.dimension, create=True)
+    s = app.settings
+    report = ingest(list(paths), store, app.embedder, chunk_tokens=s.chunk_tokens, chunk_overlap=s.chunk_overlap,
+                    max_file_mb=s.max_file_mb, lock_timeout_s=5)
+    return report, store
+
+
+def test_reingest_of_unchanged_files_does_no_work(app, tmp_path, seeds_copy):
+    first, store = run(app, tmp_path / "idx", seeds_copy)
+    assert first.count("indexed") == 5
+    chunks, sentences = store.count(CHUNKS), store.count(SENTENCES)
+    assert chunks == first.chunks_written > 0
+    second, store = run(app, tmp_path / "idx", seeds_copy)
+    assert second.count("unchanged") == 5 and second.chunks_written == 0
+    assert (store.count(CHUNKS), store.count(SENTENCES)) == (chunks, sentences)
+    assert sorted(store.documents()) == sorted(p.stem for p in seeds_copy.glob("*.txt"))
+
+
+def test_changed_file_replaces_its_old_chunks(app, tmp_path, seeds_copy):
+    _, store = run(app, tmp_path / "idx", seeds_copy)
+    target = sorted(seeds_copy.glob("*.txt"))[1]
+    before = store.documents()[target.stem]
+    target.write_text("A replacement article. The harbour of Exampleton reopened on Friday.\n", encoding="utf-8")
+    report, store = run(app, tmp_path / "idx", seeds_copy)
+    assert report.count("updated") == 1 and report.count("unchanged") == 4
+    after = store.documents()[target.stem]
+    assert after.content_hash != before.content_hash
+    rows = store.get(CHUNKS, {"doc_id": target.stem})
+    assert rows and all(r.metadata["content_hash"] == after.content_hash for r in rows)
+    assert "Exampleton" in " ".join(r.text for r in rows)
+    assert not store.get(CHUNKS, {"content_hash": before.content_hash})
+    assert not store.get(SENTENCES, {"content_hash": before.content_hash})
+
+
+def test_chunk_metadata_points_at_source_text(app, seeds_index, seeds_dir):
+    store = ChromaStore(seeds_index, app.embedder.name, app.embedder.dimension)
+    for doc_id, record in store.documents().items():
+        source = (seeds_dir / f"{doc_id}.txt").read_text(encoding="utf-8")
+        assert store.document_text(doc_id) == source
+        for row in store.get(CHUNKS, {"doc_id": doc_id}):
+            assert source[row.metadata["start"] : row.metadata["end"]] == row.text
+            assert row.metadata["title"] == record.title
+        for row in store.get(SENTENCES, {"doc_id": doc_id}):
+            assert source[row.metadata["start"] : row.metadata["end"]] == row.text
+    dates = {d: r.date for d, r in store.documents().items()}
+    assert dates["000_80c8725c0d61dc36"] == "2025-04-07"  # the misdated article says April
+    assert dates["001_3acf36cfc1cf10ec"] == "2025-07-04"
+
+
+def test_same_id_from_two_files_is_an_error_naming_both(app, tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Alpha text about the river.")
+    (folder / "a.md").write_text("Alpha markdown about the hills.")
+    with pytest.raises(UserError) as err:
+        run(app, tmp_path / "idx", folder)
+    assert "a.md" in str(err.value) and "a.txt" in str(err.value)
+
+
+def test_identical_content_is_stored_once(app, tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "one.txt").write_text("The ferry to Lindholm was cancelled because of storms on Monday.")
+    (folder / "two.txt").write_text("The ferry to Lindholm was cancelled because of storms on Monday.")
+    report, store = run(app, tmp_path / "idx", folder)
+    assert report.count("indexed") == 1 and report.count("duplicate") == 1
+    assert len(store.documents()) == 1
+
+
+def test_document_ids_are_relative_paths(app, tmp_path):
+    folder = tmp_path / "docs"
+    (folder / "world").mkdir(parents=True)
+    (folder / "world" / "story one.md").write_text("# Floods\nRivers rose across the valley on Sunday.")
+    report, store = run(app, tmp_path / "idx", folder)
+    assert list(store.documents()) == ["world/story one"]
+
+
+def test_remove_document(app, tmp_path, seeds_copy):
+    _, store = run(app, tmp_path / "idx", seeds_copy)
+    victim = sorted(store.documents())[0]
+    store.remove_document(victim)
+    assert victim not in store.documents()
+    assert not store.get(CHUNKS, {"doc_id": victim}) and not store.get(SENTENCES, {"doc_id": victim})
+    with pytest.raises(UserError):
+        store.remove_document(victim)
+
+
+def test_index_built_with_another_embedder_is_refused(app, tmp_path, seeds_copy):
+    run(app, tmp_path / "idx", seeds_copy)
+    other = ChromaStore(tmp_path / "idx", "some-other-embedder", 384)
+    with pytest.raises(IndexMismatchError):
+        other.check_model()

@@ -1,0 +1,331 @@
+"""The `rag` command. Parses flags, calls the library, prints results (stdout) and logs (stderr)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import click  # noqa: E402
+
+from index.errors import UserError  # noqa: E402
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def log(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def common_options(func: F) -> F:
+    """Flags shared by commands that open an index or a model; None means 'not given'."""
+    options = [
+        click.option("--index", "index", type=click.Path(path_type=Path), help="Index directory [env RAG_INDEX]."),
+        click.option("--model", type=click.Path(path_type=Path), help="Chat model GGUF [env RAG_MODEL]."),
+        click.option("--embed-model", type=click.Path(path_type=Path), help="Embedding GGUF [env RAG_EMBED_MODEL]."),
+        click.option("--threads", "n_threads", type=click.IntRange(1, 512), help="llama.cpp threads."),
+        click.option("--chroma-url", help="Chroma server URL instead of local files [env RAG_CHROMA_URL]."),
+        click.option("--llm-url", help="OpenAI-compatible server for generation [env RAG_LLM_URL]."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def make_app(**flags: Any) -> Any:
+    from rag.factory import App
+    from rag.settings import load_settings
+
+    return App(load_settings(**flags))
+
+
+def handle_errors(func: F) -> F:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except UserError as exc:
+            log(f"error: {exc}")
+            sys.exit(1)
+        except KeyboardInterrupt:
+            log("interrupted")
+            sys.exit(130)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:  # a bug, not a user error: still one line unless RAG_DEBUG is set
+            if os.environ.get("RAG_DEBUG"):
+                raise
+            log(f"error: unexpected {type(exc).__name__}: {exc} (set RAG_DEBUG=1 for details)")
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="rag-news")
+def cli() -> None:
+    """Local news Q&A and summaries with cited passages. Nothing leaves this machine."""
+
+
+# -- ingest ----------------------------------------------------------------------------------------
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@common_options
+@click.option("--max-file-mb", type=float, help="Skip files larger than this.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON report.")
+@handle_errors
+def ingest(paths: tuple[Path, ...], as_json: bool, max_file_mb: float | None, **flags: Any) -> None:
+    """Index .txt, .md, .html and .pdf files (folders recursively)."""
+    from index.ingest import ingest as run_ingest
+
+    app = make_app(max_file_mb=max_file_mb, **flags)
+    s = app.settings
+    report = run_ingest(
+        list(paths),
+        app.store(create=True),
+        app.embedder,
+        chunk_tokens=s.chunk_tokens,
+        chunk_overlap=s.chunk_overlap,
+        max_file_mb=s.max_file_mb,
+        lock_timeout_s=s.lock_timeout_s,
+        report=log,
+        progress=sys.stderr.isatty() and not as_json,
+    )
+    if as_json:
+        from dataclasses import asdict
+
+        click.echo(json.dumps({**asdict(report), "index": str(s.index_dir), "usable": report.usable}, indent=2))
+    else:
+        counts = ", ".join(
+            f"{report.count(st)} {st}"
+            for st in ("indexed", "updated", "unchanged", "duplicate", "skipped")
+            if report.count(st)
+        )
+        click.echo(
+            f"{counts or 'no files'}; {report.chunks_written} chunks written to {s.index_dir} "
+            f"in {report.seconds:.1f}s"
+        )
+    if not report.usable:
+        raise UserError("nothing was indexed", "give .txt, .md, .html or .pdf files with text in them")
+
+
+# -- ask / chat ------------------------------------------------------------------------------------
+def format_citations(items: list[dict[str, Any]], heading: str) -> str:
+    width = min(100, shutil.get_terminal_size((100, 20)).columns)
+    lines = [heading]
+    for c in items:
+        where = ", ".join(x for x in (c["date"], f"p. {c['page']}" if c["page"] else None) if x)
+        lines.append(f"[{c['n']}] {c['doc_id']} — {c['title']}" + (f" ({where})" if where else ""))
+        import textwrap
+
+        lines.extend(textwrap.wrap(f"“{' '.join(c['text'].split())}”", width - 4, initial_indent="    ",
+                                   subsequent_indent="    "))
+    return "\n".join(lines)
+
+
+def print_answer(data: dict[str, Any]) -> None:
+    click.echo(data["answer"])
+    if data["citations"]:
+        click.echo("\n" + format_citations(data["citations"], "Sources:"))
+    if data["closest"]:
+        click.echo("\n" + format_citations(data["closest"], "Closest passages (not citations):"))
+
+
+class DraftStream:
+    """Shows the model's draft live in a terminal, then erases it for the verified answer."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.text = ""
+
+    def __call__(self, token: str) -> None:
+        if self.enabled:
+            if not self.text:
+                sys.stdout.write("\033[2m")
+            self.text += token
+            sys.stdout.write(token)
+            sys.stdout.flush()
+
+    def clear(self) -> None:
+        if self.enabled and self.text:
+            cols = shutil.get_terminal_size((80, 20)).columns
+            rows = sum(max(1, -(-len(line) // cols)) for line in self.text.split("\n"))
+            sys.stdout.write("\033[0m\r" + ("\033[1A" * (rows - 1)) + "\033[J")
+            sys.stdout.flush()
+        self.text = ""
+
+
+def answer_options(app: Any, k: int | None, doc: str | None, since: str | None, until: str | None) -> Any:
+    if k is not None and k < 1:
+        raise click.BadParameter("must be at least 1", param_hint="-k")
+    return app.answer_options(k=min(k, 50) if k else None, doc=doc, since=since, until=until)
+
+
+@cli.command()
+@click.argument("question")
+@common_options
+@click.option("-k", "k", type=int, help="Passages to retrieve (1-50).")
+@click.option("--doc", help="Only this document id.")
+@click.option("--since", help="Only articles dated on/after YYYY-MM-DD.")
+@click.option("--until", help="Only articles dated on/before YYYY-MM-DD.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object; never streams.")
+@handle_errors
+def ask(question: str, k: int | None, doc: str | None, since: str | None, until: str | None, as_json: bool,
+        **flags: Any) -> None:
+    """Answer a question from the indexed articles, with numbered citations."""
+    app = make_app(**flags)
+    opts = answer_options(app, k, doc, since, until)
+    stream = DraftStream(sys.stdout.isatty() and not as_json)
+    result = app.answerer.ask(question, opts, on_token=stream)
+    stream.clear()
+    data = result.to_json()
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False))
+    else:
+        print_answer(data)
+
+
+@cli.command()
+@common_options
+@click.option("-k", "k", type=int, help="Passages to retrieve (1-50).")
+@handle_errors
+def chat(k: int | None, **flags: Any) -> None:
+    """Ask questions in a loop; follow-ups use the conversation (Ctrl-D to quit)."""
+    app = make_app(**flags)
+    opts = answer_options(app, k, None, None, None)
+    history: list[tuple[str, str]] = []
+    log("Ask about your articles. Empty line or Ctrl-D quits.")
+    while True:
+        try:
+            question = input("? ")
+        except EOFError:
+            break
+        if not question.strip():
+            break
+        try:
+            stream = DraftStream(sys.stdout.isatty())
+            result = app.answerer.ask(question, opts, history=history, on_token=stream)
+            stream.clear()
+        except UserError as exc:
+            log(f"error: {exc}")
+            continue
+        print_answer(result.to_json())
+        history.append((question, result.answer))
+
+
+# -- docs ------------------------------------------------------------------------------------------
+@cli.group()
+def docs() -> None:
+    """List or remove indexed documents."""
+
+
+@docs.command("list")
+@common_options
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def docs_list(as_json: bool, **flags: Any) -> None:
+    """List documents with title, date and chunk count."""
+    from dataclasses import asdict
+
+    app = make_app(**flags)
+    records = sorted(app.store().documents().values(), key=lambda r: r.doc_id)
+    if as_json:
+        click.echo(json.dumps([asdict(r) for r in records], indent=2))
+        return
+    for r in records:
+        click.echo(f"{r.doc_id}\t{r.date or '-'}\t{r.n_chunks} chunks\t{r.title}")
+    log(f"{len(records)} documents in {app.settings.index_dir}")
+
+
+@docs.command("rm")
+@click.argument("doc_ids", nargs=-1, required=True)
+@common_options
+@handle_errors
+def docs_rm(doc_ids: tuple[str, ...], **flags: Any) -> None:
+    """Remove documents (and their passages) from the index."""
+    from index.store import WriterLock
+
+    app = make_app(**flags)
+    store = app.store()
+    with WriterLock(store.index_dir, app.settings.lock_timeout_s):
+        for doc_id in doc_ids:
+            record = store.remove_document(doc_id)
+            click.echo(f"removed {record.doc_id} ({record.n_chunks} chunks)")
+
+
+# -- models ----------------------------------------------------------------------------------------
+@cli.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@handle_errors
+def models(ctx: click.Context, as_json: bool) -> None:
+    """List installed models; `models pull` fetches a GGUF, `models prepare` builds the embedder."""
+    if ctx.invoked_subcommand:
+        return
+    from rag.models import installed_models
+
+    app = make_app()
+    rows = installed_models(app.settings.data_dir)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        click.echo(f"{row['name']}\t{row['role']}\t{row['status']}\t{row['path']}")
+
+
+@models.command("prepare")
+@handle_errors
+def models_prepare() -> None:
+    """Verify the default model files and convert the embedder to GGUF (done once)."""
+    app = make_app()
+    chat_path = app.chat_model_path()
+    embed_path = app.embed_model_path()
+    click.echo(f"chat model: {chat_path}\nembedding model: {embed_path}")
+
+
+@models.command("pull")
+@click.argument("repo")
+@click.argument("filename")
+@handle_errors
+def models_pull(repo: str, filename: str) -> None:
+    """Download REPO's FILENAME (a GGUF) from the Hugging Face hub and register it."""
+    from rag.models import pull
+
+    app = make_app()
+    path = pull(repo, filename, app.settings.data_dir, n_threads=app.settings.n_threads)
+    click.echo(f"installed {path}\nuse it with: rag ask --model {path} ...")
+
+
+# -- doctor ----------------------------------------------------------------------------------------
+@cli.command()
+@common_options
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def doctor(as_json: bool, **flags: Any) -> None:
+    """Versions, models, GPU offload, index and the effective settings with their origin."""
+    from rag.doctor import diagnose
+
+    report = diagnose(flags)
+    if as_json:
+        click.echo(json.dumps(report, indent=2, default=str))
+        return
+    for section, values in report.items():
+        click.echo(f"[{section}]")
+        for key, value in values.items():
+            click.echo(f"  {key}: {value}")
+
+
+def main() -> None:
+    cli(prog_name="rag")
+
+
+if __name__ == "__main__":
+    main()
