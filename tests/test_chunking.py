@@ -9,6 +9,7 @@ from index.loaders import Candidate, find_dates, load_document
 
 
 def test_chunks_and_sentences_are_verbatim_slices_of_the_seed_articles(app, seeds_dir):
+    overlapping = 0
     for path in sorted(seeds_dir.glob("*.txt")):
         doc = load_document(Candidate(path, path.stem), max_file_mb=5)
         assert doc.text == path.read_bytes().decode("utf-8")
@@ -27,7 +28,8 @@ def test_chunks_and_sentences_are_verbatim_slices_of_the_seed_articles(app, seed
         assert all(i in covered for i, ch in enumerate(doc.text) if not ch.isspace()), "text lost between chunks"
         starts = [c.start for c in chunks]
         assert starts == sorted(starts)
-        assert any(a.end > b.start for a, b in zip(chunks, chunks[1:], strict=False)), "chunks should overlap"
+        overlapping += sum(a.end > b.start for a, b in zip(chunks, chunks[1:], strict=False))
+    assert overlapping > 0, "chunks split inside a paragraph should overlap"
 
 
 def test_sentence_spans_keep_headlines_separate():

@@ -1,0 +1,158 @@
+"""Each grounding rule pinned down with a scripted chat model and a hashing embedder over real Chroma."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from index.embedder import HashingEmbedder
+from index.errors import UserError
+from index.ingest import ingest
+from index.store import ChromaStore
+from rag.answer import Answerer, AnswerOptions, attach_citations, key_coverage, render_answer
+from rag.retrieve import Evidence, Retriever, rrf
+from tests.fakes import ScriptedChatModel
+
+ARTICLES = {
+    "harbour": (
+        "Harbour Strike Ends\n"
+        "Dock workers in Portmere ended a four-day strike on Sunday. "
+        "The union accepted a pay rise of 6.5 percent over two years. "
+        "About 60 ships had been waiting at sea."
+    ),
+    "library": (
+        "Library Fire\n"
+        "A fire damaged the roof of the Portmere library on Thursday. "
+        "Firefighters saved 230 rare maps from the archive. "
+        "The library will stay closed for six months."
+    ),
+}
+
+
+@pytest.fixture
+def corpus_index(tmp_path):
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for name, body in ARTICLES.items():
+        (folder / f"{name}.txt").write_text(body, encoding="utf-8")
+    embedder = HashingEmbedder(dimension=256)
+    store = ChromaStore(tmp_path / "idx", embedder.name, embedder.dimension, create=True)
+    ingest([folder], store, embedder, chunk_tokens=60, chunk_overlap=10, max_file_mb=1, lock_timeout_s=1)
+    return store, embedder, folder
+
+
+def answerer(corpus_index, *drafts: str) -> tuple[Answerer, ScriptedChatModel]:
+    store, embedder, _ = corpus_index
+    chat = ScriptedChatModel(*drafts)
+    return Answerer(Retriever(store, embedder), chat), chat
+
+
+def ev(text: str, n: int = 0) -> Evidence:
+    return Evidence(f"s{n}", "doc", "doc#0", "Title", None, None, 0, len(text), text, 1.0 - n / 10)
+
+
+def test_rrf_rewards_items_ranked_high_in_both_lists():
+    fused = rrf([["a", "b", "c"], ["b", "a", "d"]])
+    assert fused["a"] == fused["b"] > fused["c"] > 0
+    assert fused["d"] < fused["c"] or fused["d"] == fused["c"]
+
+
+def test_supported_statement_is_cited_and_unsupported_one_is_dropped():
+    evidence = [ev("The union accepted a pay rise of 6.5 percent over two years.", 0),
+                ev("About 60 ships had been waiting at sea.", 1)]
+    kept, dropped = attach_citations(
+        "The union accepted a 6.5 percent pay rise [1]. The mayor resigned in protest [2].", evidence
+    )
+    assert kept == [("The union accepted a 6.5 percent pay rise.", [0])]
+    assert dropped == ["The mayor resigned in protest."]
+
+
+def test_wrong_number_is_not_supported_even_with_the_right_marker():
+    evidence = [ev("About 60 ships had been waiting at sea.", 0)]
+    kept, dropped = attach_citations("About 80 ships had been waiting at sea [1].", evidence)
+    assert kept == [] and dropped
+
+
+def test_markers_follow_support_not_the_model_and_are_renumbered_in_reading_order():
+    evidence = [ev("Firefighters saved 230 rare maps from the archive.", 0),
+                ev("The library will stay closed for six months.", 1),
+                ev("A fire damaged the roof of the library on Thursday.", 2)]
+    kept, _ = attach_citations(
+        "The library will stay closed for six months [1]. Firefighters saved 230 rare maps [2].", evidence
+    )
+    text, citations = render_answer(kept, evidence)
+    assert text == "The library will stay closed for six months [1]. Firefighters saved 230 rare maps [2]."
+    assert [c.text for c in citations] == [evidence[1].text, evidence[0].text]
+    assert [c.n for c in citations] == [1, 2]
+
+
+def test_statement_needing_two_passages_cites_both():
+    evidence = [ev("Dock workers in Portmere ended a strike on Sunday.", 0),
+                ev("The union accepted a pay rise of 6.5 percent.", 1)]
+    kept, _ = attach_citations("Dock workers in Portmere ended a strike and accepted a 6.5 percent pay rise.",
+                               evidence)
+    assert kept and kept[0][1] == [0, 1]
+
+
+def test_generated_answer_json_contract(corpus_index):
+    store, _, folder = corpus_index
+    bot, chat = answerer(corpus_index, "The union accepted a pay rise of 6.5 percent over two years [3].")
+    result = bot.ask("What pay rise did the union accept?").to_json()
+    assert result["mode"] == "generated" and not result["abstained"]
+    assert set(result) == {"question", "answer", "mode", "abstained", "citations", "closest", "conflicts", "timings"}
+    assert set(result["timings"]) == {"load_s", "retrieve_s", "generate_s", "total_s", "prompt_tokens",
+                                      "completion_tokens"}
+    markers = {int(n) for group in re.findall(r"\[([\d, ]+)\]", result["answer"]) for n in group.split(",")}
+    assert markers == {c["n"] for c in result["citations"]} == {1}
+    for citation in result["citations"]:
+        source = (folder / f"{citation['doc_id']}.txt").read_text()
+        assert source[citation["start"] : citation["end"]] == citation["text"]
+        assert set(citation) == {"n", "doc_id", "chunk_id", "title", "date", "page", "text", "start", "end"}
+    assert "6.5 percent" in result["citations"][0]["text"]
+    assert "Evidence:" in chat.prompts[0][1]["content"]
+
+
+def test_unverifiable_draft_falls_back_to_quoting_the_evidence(corpus_index):
+    bot, _ = answerer(corpus_index, "The strike lasted nine weeks and cost 4 billion.")
+    result = bot.ask("How many ships were waiting at sea during the strike?")
+    assert result.mode == "extractive"
+    assert result.citations and "60 ships" in " ".join(c.text for c in result.citations)
+    assert "4 billion" not in result.answer
+
+
+def test_question_about_something_absent_abstains_without_calling_the_model(corpus_index):
+    bot, chat = answerer(corpus_index, "Zelenskyy asked for Patriot missiles [1].")
+    result = bot.ask("What did Zelenskyy ask for at the summit in Geneva?")
+    assert result.abstained and result.mode == "abstained"
+    assert result.citations == [] and result.closest
+    assert "don't say" in result.answer
+    assert chat.prompts == []
+
+
+def test_key_coverage_weights_names():
+    evidence = [ev("Firefighters saved 230 rare maps from the archive.")]
+    score, missing = key_coverage("How many maps did Napoleon save?", evidence)
+    assert score < 0.5 and "napoleon" in missing
+    assert key_coverage("How many rare maps were saved?", evidence)[0] >= 0.5
+
+
+def test_empty_and_huge_questions_are_user_errors(corpus_index):
+    bot, _ = answerer(corpus_index)
+    with pytest.raises(UserError):
+        bot.ask("   \x00 ")
+    with pytest.raises(UserError):
+        bot.ask("why? " * 30000)
+
+
+def test_follow_up_carries_the_previous_subject(corpus_index):
+    bot, _ = answerer(corpus_index, "Firefighters saved 230 rare maps from the archive [1].")
+    result = bot.ask("And how many maps were saved?", history=[("What happened at the library fire?", "…")])
+    assert "library" in result.standalone_question
+    assert result.mode == "generated"
+
+
+def test_date_window_filters_evidence(corpus_index):
+    bot, _ = answerer(corpus_index)
+    result = bot.ask("How many maps were saved?", AnswerOptions(since="2030-01-01"))
+    assert result.abstained
