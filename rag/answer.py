@@ -62,6 +62,7 @@ class Answer:
     draft: str = ""
     standalone_question: str = ""
     dropped: list[str] = field(default_factory=list)
+    retrieved_docs: list[str] = field(default_factory=list)  # evidence order, for retrieval metrics
 
     def to_json(self) -> dict[str, Any]:
         keys = ("question", "answer", "mode", "abstained", "citations", "closest", "conflicts", "timings")
@@ -259,6 +260,7 @@ class Answerer:
                 draft=draft,
                 standalone_question=query,
                 dropped=dropped or [],
+                retrieved_docs=[e.doc_id for e in evidence],
             )
 
         coverage, _missing = key_coverage(query if history else question, evidence)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from rag import text as t
 
-COVERAGE_THRESHOLD = 0.6
+COVERAGE_THRESHOLD = 0.75
 
 
 @dataclass
@@ -44,6 +44,9 @@ def judge(statement: str, passages: Sequence[str], threshold: float = COVERAGE_T
     bad_names = sorted(n for n in t.names(statement) if not t.name_in(n, haystack))
     if bad_names:
         return Verdict(False, coverage, bad_names, "name not in passage")
+    flipped = sorted(t.polarity_words(statement) - t.polarity_words(joined))
+    if flipped:
+        return Verdict(False, coverage, flipped, "claim word not in passage")
     if t.has_negation(statement) and not t.has_negation(joined):
         return Verdict(False, coverage, [], "negation not in passage")
     if coverage < threshold:

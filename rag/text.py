@@ -22,6 +22,19 @@ QUESTION_FILLER = frozenset(
     news story stories report reports""".split()
 )
 NEGATIONS = frozenset({"not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "without", "denied"})
+NUMBER_WORDS = {
+    w: str(i)
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+        "seventeen eighteen nineteen twenty".split()
+    )
+} | {"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70", "eighty": "80", "ninety": "90"}
+# Words that flip or narrow a claim; a statement using one its passage lacks is not supported.
+POLARITY_WORDS = frozenset(
+    """reject rejected refuse refused fail failed deny denied cancel cancelled canceled resume resumed halt halted
+    lose lost oppose opposed ban banned block blocked veto vetoed full entire all every only partial none
+    increase increased decrease decreased rise rose fall fell""".split()
+)
 MONTH_NAMES = (
     "january february march april may june july august september october november december".split()
 )
@@ -50,12 +63,26 @@ def words(text: str) -> list[str]:
 
 
 def content_terms(text: str) -> set[str]:
-    return {stem(w) for w in words(text) if w.lower() not in STOPWORDS and len(w) > 1}
+    """Stemmed content words; number words become digits so 'sixteen' matches '16'."""
+    out = set()
+    for w in words(text):
+        lower = w.lower()
+        if lower in STOPWORDS or len(w) < 2:
+            continue
+        out.add(NUMBER_WORDS.get(lower, stem(w)))
+    return out
 
 
 def numbers(text: str) -> set[str]:
-    """Numbers as written (digits), e.g. '40', '30-day' -> '30', '2022'."""
-    return {m.replace(",", "") for m in re.findall(r"\d[\d,]*(?:\.\d+)?", fold(text))}
+    """Numbers as digits, e.g. '40', '30-day' -> '30', 'sixteen' -> '16'."""
+    folded = fold(text)
+    found = {m.replace(",", "") for m in re.findall(r"\d[\d,]*(?:\.\d+)?", folded)}
+    found |= {NUMBER_WORDS[w] for w in re.findall(r"[a-z]+", folded.lower()) if w in NUMBER_WORDS and w != "one"}
+    return found
+
+
+def polarity_words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z]+", fold(text).lower()) if w in POLARITY_WORDS}
 
 
 def names(text: str) -> set[str]:
@@ -72,10 +99,9 @@ def names(text: str) -> set[str]:
             lower = bare.lower()
             if lower in STOPWORDS or lower in MONTH_NAMES:
                 continue
-            if position == 0 and not bare[1:].islower():
-                out.add(lower)
-            elif position > 0:
-                out.add(lower)
+            if lower in NUMBER_WORDS:
+                continue
+            out.add(lower)
     return out
 
 

@@ -304,6 +304,83 @@ def models_pull(repo: str, filename: str) -> None:
     click.echo(f"installed {path}\nuse it with: rag ask --model {path} ...")
 
 
+# -- eval ------------------------------------------------------------------------------------------
+TABLE_METRICS = [
+    "fact_recall", "exact", "citation_recall", "citation_precision", "source_hit", "recall_at_k", "mrr",
+    "abstention_rate", "false_abstention_rate", "fact_coverage", "faithfulness", "total_s_p50", "total_s_p95",
+    "retrieve_s_p50", "generate_s_p50", "tokens_per_s", "load_s",
+]
+
+
+def format_table(result: dict[str, Any]) -> str:
+    columns = {"all": result["summary"], **result["by_split"], **result["by_category"]}
+    names = list(columns)
+    width = max(8, *(len(n) for n in names))
+    lines = ["metric".ljust(22) + "".join(n[:width].rjust(width + 1) for n in names)]
+    for metric in TABLE_METRICS:
+        cells = []
+        for name in names:
+            value = columns[name].get(metric)
+            cells.append(("-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value))
+                         .rjust(width + 1))
+        lines.append(metric.ljust(22) + "".join(cells))
+    lines.append("items".ljust(22) + "".join(str(columns[n]["items"]).rjust(width + 1) for n in names))
+    lines.append("not scored".ljust(22) + "".join(str(columns[n]["not_scored"]).rjust(width + 1) for n in names))
+    share = result["summary"].get("mode_share", {})
+    lines.append("mode share: " + ", ".join(f"{m} {v:.0%}" for m, v in share.items()))
+    return "\n".join(lines)
+
+
+@cli.command("eval")
+@click.option("--set", "set_path", type=click.Path(path_type=Path), help="Eval set (JSONL).")
+@click.option("--corpus", type=click.Path(path_type=Path), help="Articles to index into a fresh temporary index.")
+@common_options
+@click.option("--out", type=click.Path(path_type=Path), help="Write one result line per item here.")
+@click.option("-k", "k", type=int, help="Passages to retrieve (1-50).")
+@click.option("--split", type=click.Choice(["dev", "test"]), help="Only items of this split.")
+@click.option("--compare", nargs=2, type=click.Path(exists=True, path_type=Path), help="Compare two results files.")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+@handle_errors
+def eval_command(set_path: Path | None, corpus: Path | None, out: Path | None, k: int | None, split: str | None,
+                 compare: tuple[Path, Path] | None, as_json: bool, **flags: Any) -> None:
+    """Score answers against the facts in an eval set (no LLM judge)."""
+    import tempfile
+
+    from eval.runner import breakdown, compare as compare_files, load_set, run_items, write_rows
+    from index.ingest import ingest as run_ingest
+
+    if compare:
+        click.echo(json.dumps(compare_files(*compare), indent=2))
+        return
+    if set_path is None:
+        raise click.UsageError("--set is required (or --compare A B)")
+    if corpus is None and flags.get("index") is None:
+        raise click.UsageError("give --corpus DIR (a fresh index is built) or --index DIR")
+    items = [i for i in load_set(set_path) if split is None or i["split"] == split]
+    with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
+        if corpus is not None and flags.get("index") is None:
+            flags["index"] = Path(tmp) / "index"
+        app = make_app(**flags)
+        if corpus is not None:
+            s = app.settings
+            report = run_ingest([corpus], app.store(create=True), app.embedder, chunk_tokens=s.chunk_tokens,
+                                chunk_overlap=s.chunk_overlap, max_file_mb=s.max_file_mb,
+                                lock_timeout_s=s.lock_timeout_s, report=log)
+            if not report.usable:
+                raise UserError(f"nothing in {corpus} could be indexed", "point --corpus at a folder of articles")
+            log(f"indexed {corpus} ({report.chunks_written} chunks) in {report.seconds:.1f}s")
+        rows = run_items(items, app.answerer, answer_options(app, k, None, None, None),
+                         progress=sys.stderr.isatty())
+    if out:
+        write_rows(out, rows)
+        log(f"wrote {len(rows)} result lines to {out}")
+    result = breakdown(rows)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        click.echo(format_table(result))
+
+
 # -- doctor ----------------------------------------------------------------------------------------
 @cli.command()
 @common_options

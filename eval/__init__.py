@@ -1,0 +1,1 @@
+"""Eval sets, metrics and the runner behind `rag eval`. Needs no LLM judge."""

@@ -1,0 +1,163 @@
+"""Metric functions for `rag eval`. Every definition here is restated in the README.
+
+Answers are scored against facts (lists of acceptable spellings) with a normaliser, and citations
+with the deterministic support judge of `rag.judge` in the manner of ALCE (Gao et al., 2023).
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rag.judge import judge
+
+CITATION_MARKER = re.compile(r"\[\s*\d+(?:\s*,\s*\d+)*\s*\]")
+
+
+def normalize(text: str) -> str:
+    """NFKD to ASCII, lower case, citation markers removed, other runs of symbols to one space."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+    ascii_text = CITATION_MARKER.sub(" ", ascii_text)
+    return re.sub(r"[^a-z0-9%.\-]+", " ", ascii_text).strip()
+
+
+def fact_found(aliases: Sequence[str], answer: str) -> bool:
+    norm = normalize(answer)
+    return any(normalize(alias) and normalize(alias) in norm for alias in aliases)
+
+
+def fact_recall(facts: Sequence[Sequence[str]], answer: str, abstained: bool) -> float:
+    if not facts:
+        return 1.0
+    if abstained:
+        return 0.0
+    return sum(fact_found(f, answer) for f in facts) / len(facts)
+
+
+@dataclass
+class CitationScores:
+    recall: float  # share of statements fully supported by their citations
+    precision: float  # share of citations that support their statement and are needed
+    statements: int
+    citations: int
+
+
+def statements_with_markers(answer: str) -> list[tuple[str, list[int]]]:
+    """Split an answer into statements and the citation numbers each one carries."""
+    from index.chunking import sentence_spans
+
+    out = []
+    for span in sentence_spans(answer):
+        numbers = [int(n) for m in CITATION_MARKER.finditer(span.text) for n in re.findall(r"\d+", m.group())]
+        text = CITATION_MARKER.sub("", span.text).strip()
+        if re.search(r"[A-Za-z0-9]", text):
+            out.append((text, numbers))
+    # a marker standing alone after a sentence belongs to the statement before it
+    merged: list[tuple[str, list[int]]] = []
+    for text, numbers in out:
+        if merged and not re.search(r"[A-Za-z]{2}", text):
+            merged[-1][1].extend(numbers)
+        else:
+            merged.append((text, numbers))
+    return merged
+
+
+def citation_scores(answer: str, passages: dict[int, str]) -> CitationScores:
+    """ALCE-style citation recall and precision.
+
+    A statement counts for recall when it has citations and their passages together support it.
+    A citation counts for precision when its statement is supported and the citation is needed: it
+    supports the statement alone, or the others do not support it without it. Markers pointing
+    at no passage count as citations that fail.
+    """
+    items = statements_with_markers(answer)
+    if not items:
+        return CitationScores(0.0, 0.0, 0, 0)
+    supported_statements = 0
+    precise = 0
+    total = 0
+    for text, numbers in items:
+        numbers = list(dict.fromkeys(numbers))
+        total += len(numbers)
+        valid = [n for n in numbers if n in passages]
+        if not valid or not judge(text, [passages[n] for n in valid]).supported:
+            continue
+        supported_statements += 1
+        if len(valid) != len(numbers):
+            pass  # out-of-range markers stay counted in total but never precise
+        for n in valid:
+            alone = judge(text, [passages[n]]).supported
+            others = [passages[m] for m in valid if m != n]
+            needed = not others or not judge(text, others).supported
+            if alone or needed:
+                precise += 1
+    return CitationScores(
+        recall=supported_statements / len(items),
+        precision=precise / total if total else 0.0,
+        statements=len(items),
+        citations=total,
+    )
+
+
+def retrieval_scores(ranked_docs: Sequence[str], sources: Sequence[str], k: int) -> tuple[float, float]:
+    """recall@k (share of source documents among the first k distinct retrieved) and MRR."""
+    if not sources:
+        return 1.0, 1.0
+    distinct = list(dict.fromkeys(ranked_docs))
+    top = distinct[:k]
+    recall = sum(1 for s in sources if s in top) / len(sources)
+    mrr = next((1.0 / (rank + 1) for rank, doc in enumerate(distinct) if doc in sources), 0.0)
+    return recall, mrr
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    if not values:
+        return 0.0
+    if len(values) == 1:
+        return float(values[0])
+    return float(statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1])
+
+
+def mean(values: Sequence[float]) -> float | None:
+    return round(sum(values) / len(values), 4) if values else None
+
+
+def aggregate(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Set-level metrics from per-item result rows (see runner.py for the row format)."""
+    answer_rows = [r for r in rows if r["kind"] == "answer" and r["scored"]]
+    unanswerable = [r for r in rows if r["kind"] == "unanswerable" and r["scored"]]
+    summary_rows = [r for r in rows if r["kind"] == "summary" and r["scored"]]
+    cited_rows = [r for r in answer_rows if not r["abstained"] and r["scores"]["statements"]]
+    scored = [r for r in rows if r["scored"]]
+    modes = [r["mode"] for r in answer_rows + unanswerable]
+    timings = [r["timings"] for r in scored if r.get("timings")]
+    gen_s = sum(t.get("generate_s", 0.0) for t in timings)
+    gen_tokens = sum(t.get("completion_tokens", 0) for t in timings)
+    out: dict[str, Any] = {
+        "items": len(rows),
+        "scored": len(scored),
+        "not_scored": len(rows) - len(scored),
+        "fact_recall": mean([r["scores"]["fact_recall"] for r in answer_rows]),
+        "exact": mean([1.0 if r["scores"]["fact_recall"] == 1.0 else 0.0 for r in answer_rows]),
+        "citation_recall": mean([r["scores"]["citation_recall"] for r in cited_rows]),
+        "citation_precision": mean([r["scores"]["citation_precision"] for r in cited_rows]),
+        "source_hit": mean([r["scores"]["source_hit"] for r in answer_rows]),
+        "recall_at_k": mean([r["scores"]["recall_at_k"] for r in answer_rows]),
+        "mrr": mean([r["scores"]["mrr"] for r in answer_rows]),
+        "abstention_rate": mean([1.0 if r["abstained"] else 0.0 for r in unanswerable]),
+        "false_abstention_rate": mean([1.0 if r["abstained"] else 0.0 for r in answer_rows]),
+        "mode_share": {m: round(modes.count(m) / len(modes), 4) for m in sorted(set(modes))} if modes else {},
+        "fact_coverage": mean([r["scores"]["fact_coverage"] for r in summary_rows]),
+        "faithfulness": mean([r["scores"]["faithfulness"] for r in summary_rows]),
+        "load_s": round(max((t.get("load_s", 0.0) for t in timings), default=0.0), 3),
+        "tokens_per_s": round(gen_tokens / gen_s, 1) if gen_s else None,
+    }
+    for key in ("total_s", "retrieve_s", "generate_s"):
+        values = [t.get(key, 0.0) for t in timings]
+        out[f"{key}_p50"] = round(percentile(values, 50), 3)
+        out[f"{key}_p95"] = round(percentile(values, 95), 3)
+    return out

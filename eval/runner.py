@@ -1,0 +1,139 @@
+"""Runs an eval set through the same code path as `rag ask` and scores every item."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from eval.metrics import aggregate, citation_scores, fact_recall, retrieval_scores
+from index.errors import UserError
+from rag.answer import Answer, Answerer, AnswerOptions
+
+KINDS = {"answer", "unanswerable", "summary"}
+REQUIRED = {"id", "kind", "question", "facts", "sources", "category", "split"}
+
+
+def load_set(path: Path) -> list[dict[str, Any]]:
+    """Read a JSONL eval set; a malformed line is an error naming its line number."""
+    if not path.is_file():
+        raise UserError(f"eval set {path} does not exist", "pass --set FILE.jsonl")
+    items = []
+    seen: set[str] = set()
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except ValueError as exc:
+            raise UserError(f"{path}:{number}: not JSON ({exc})", "one JSON object per line") from None
+        missing = REQUIRED - set(item)
+        if missing:
+            raise UserError(f"{path}:{number}: missing {', '.join(sorted(missing))}", "see the README's format")
+        if item["kind"] not in KINDS or item["split"] not in ("dev", "test"):
+            raise UserError(f"{path}:{number}: bad kind or split", "kind: answer|unanswerable|summary")
+        if item["id"] in seen:
+            raise UserError(f"{path}:{number}: duplicate id {item['id']!r}", "ids must be unique")
+        seen.add(item["id"])
+        items.append(item)
+    return items
+
+
+def score_answer(item: dict[str, Any], answer: Answer, k: int) -> dict[str, Any]:
+    passages = {c.n: c.text for c in answer.citations}
+    cites = citation_scores(answer.answer, passages) if not answer.abstained else None
+    recall_k, mrr = retrieval_scores(answer.retrieved_docs, item["sources"], k)
+    return {
+        "fact_recall": round(fact_recall(item["facts"], answer.answer, answer.abstained), 4),
+        "citation_recall": round(cites.recall, 4) if cites else None,
+        "citation_precision": round(cites.precision, 4) if cites else None,
+        "statements": cites.statements if cites else 0,
+        "source_hit": 1.0 if any(c.doc_id in item["sources"] for c in answer.citations) else 0.0,
+        "recall_at_k": round(recall_k, 4),
+        "mrr": round(mrr, 4),
+    }
+
+
+def run_items(
+    items: Sequence[dict[str, Any]],
+    answerer: Answerer,
+    options: AnswerOptions,
+    progress: bool = True,
+    on_row: Callable[[dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
+    from tqdm import tqdm
+
+    rows = []
+    for item in tqdm(items, desc="eval", unit="item", disable=not progress, file=sys.stderr, leave=False):
+        row: dict[str, Any] = {
+            "id": item["id"],
+            "kind": item["kind"],
+            "category": item["category"],
+            "split": item["split"],
+            "question": item["question"],
+        }
+        if item["kind"] == "summary":
+            row.update(scored=False, reason="summaries are not implemented yet", answer="", mode="", abstained=False,
+                       citations=[], closest=[], timings={}, scores={})
+        else:
+            history = [tuple(turn) for turn in item.get("history", [])]
+            answer = answerer.ask(item["question"], options, history=history)  # type: ignore[arg-type]
+            data = answer.to_json()
+            row.update(
+                scored=True,
+                answer=data["answer"],
+                mode=data["mode"],
+                abstained=data["abstained"],
+                citations=data["citations"],
+                closest=data["closest"],
+                timings=data["timings"],
+                scores=score_answer(item, answer, options.k),
+            )
+        rows.append(row)
+        if on_row:
+            on_row(row)
+    return rows
+
+
+def breakdown(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    by_category = {c: aggregate([r for r in rows if r["category"] == c]) for c in sorted({r["category"] for r in rows})}
+    by_split = {s: aggregate([r for r in rows if r["split"] == s]) for s in sorted({r["split"] for r in rows})}
+    return {"summary": aggregate(rows), "by_category": by_category, "by_split": by_split}
+
+
+def compare(a: Path, b: Path) -> dict[str, Any]:
+    """Per-metric deltas between two results files, and the items whose outcome changed."""
+    rows_a = [json.loads(x) for x in a.read_text(encoding="utf-8").splitlines() if x.strip()]
+    rows_b = [json.loads(x) for x in b.read_text(encoding="utf-8").splitlines() if x.strip()]
+    sa, sb = aggregate(rows_a), aggregate(rows_b)
+    deltas = {}
+    for key, value in sa.items():
+        other = sb.get(key)
+        if isinstance(value, int | float) and isinstance(other, int | float):
+            deltas[key] = {"a": value, "b": other, "delta": round(other - value, 4)}
+    by_id = {r["id"]: r for r in rows_a}
+    changed = []
+    for row in rows_b:
+        old = by_id.get(row["id"])
+        if old is None:
+            continue
+        fa, fb = old.get("scores", {}).get("fact_recall"), row.get("scores", {}).get("fact_recall")
+        if (fa, old["mode"], old["abstained"]) != (fb, row["mode"], row["abstained"]):
+            changed.append({"id": row["id"], "a": {"mode": old["mode"], "fact_recall": fa},
+                            "b": {"mode": row["mode"], "fact_recall": fb}})
+    return {"deltas": deltas, "changed": changed}
+
+
+def write_rows(path: Path, rows: Sequence[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+
+
+def timestamp() -> str:
+    return time.strftime("%Y%m%d-%H%M%S")
+
+
+__all__ = ["breakdown", "compare", "load_set", "run_items", "write_rows"]

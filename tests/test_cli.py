@@ -1,0 +1,142 @@
+"""The `rag` command end to end: real models, real Chroma, one-line errors, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+RAG = [sys.executable, "-m", "ui.cli"]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def rag(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
+    full_env.pop("RAG_DEBUG", None)
+    return subprocess.run([*RAG, *args], capture_output=True, text=True, env=full_env, cwd=ROOT, timeout=timeout)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], code: int = 1) -> str:
+    assert result.returncode == code, result.stderr
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.stderr
+    return errors[0]
+
+
+@pytest.fixture(scope="module")
+def cli_index(tmp_path_factory, seeds_dir) -> Path:
+    index = tmp_path_factory.mktemp("cli") / "index"
+    result = rag("ingest", str(seeds_dir), "--index", str(index))
+    assert result.returncode == 0, result.stderr
+    assert "5 indexed" in result.stdout
+    again = rag("ingest", str(seeds_dir), "--index", str(index), "--json")
+    report = json.loads(again.stdout)
+    assert again.returncode == 0 and report["chunks_written"] == 0
+    assert {o["status"] for o in report["outcomes"]} == {"unchanged"}
+    return index
+
+
+def test_ask_json_contract_over_the_seeds(cli_index, seeds_dir):
+    result = rag("ask", "What did Zelenskyy ask the US for?", "--index", str(cli_index), "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert set(data) == {"question", "answer", "mode", "abstained", "citations", "closest", "conflicts", "timings"}
+    assert data["mode"] in ("generated", "extractive") and data["abstained"] is False
+    markers = {int(n) for group in re.findall(r"\[([\d, ]+)\]", data["answer"]) for n in group.split(",")}
+    assert markers and markers == {c["n"] for c in data["citations"]}
+    for citation in data["citations"]:
+        source = (seeds_dir / f"{citation['doc_id']}.txt").read_text(encoding="utf-8")
+        assert source[citation["start"] : citation["end"]] == citation["text"]
+    cited = " ".join(c["text"] for c in data["citations"]).lower()
+    assert "air defense" in cited or "patriot" in cited
+    timings = data["timings"]
+    assert timings["total_s"] >= timings["retrieve_s"] > 0 and timings["load_s"] > 0
+
+
+def test_ask_about_something_absent_abstains(cli_index):
+    result = rag("ask", "What did the Pope say about the Eurovision song contest?", "--index", str(cli_index),
+                 "--json")
+    data = json.loads(result.stdout)
+    assert data["abstained"] is True and data["mode"] == "abstained"
+    assert data["citations"] == [] and data["closest"]
+
+
+def test_text_output_lists_sources(cli_index):
+    result = rag("ask", "How long did the conversation on Independence Day last?", "--index", str(cli_index))
+    assert result.returncode == 0, result.stderr
+    assert "Sources:" in result.stdout and "[1]" in result.stdout
+
+
+def test_missing_model_is_a_clear_error(cli_index, tmp_path):
+    line = assert_one_line_error(
+        rag("ask", "anything?", "--index", str(cli_index), env={"RAG_MODEL": str(tmp_path / "nope.gguf")})
+    )
+    assert "nope.gguf" in line and "does not exist" in line
+
+
+def test_corrupt_model_is_a_clear_error(cli_index, tmp_path):
+    bad = tmp_path / "broken.gguf"
+    bad.write_bytes(b"GGUF" + os.urandom(4096))
+    line = assert_one_line_error(rag("ask", "What did Zelenskyy ask for?", "--index", str(cli_index),
+                                     "--model", str(bad)))
+    assert "broken.gguf" in line
+
+
+def test_corrupt_default_model_file_fails_the_hash_check(tmp_path):
+    from index import modelfiles
+    from index.errors import ModelFileError
+
+    fake = tmp_path / "model.gguf"
+    fake.write_bytes(b"not the model")
+    with pytest.raises(ModelFileError, match="corrupt or not the pinned file"):
+        modelfiles.verify(fake, modelfiles.CHAT_GGUF.sha256)
+
+
+def test_usage_errors_exit_2():
+    assert rag("ask").returncode == 2
+    assert rag("ingest").returncode == 2
+    assert rag("--help").returncode == 0
+
+
+def test_missing_index_is_a_clear_error(tmp_path):
+    line = assert_one_line_error(rag("ask", "What happened?", "--index", str(tmp_path / "none")))
+    assert "no index" in line and "rag ingest" in line
+
+
+def test_nothing_usable_exits_1(tmp_path):
+    folder = tmp_path / "junk"
+    folder.mkdir()
+    (folder / "empty.txt").write_text("   \n")
+    (folder / "binary.txt").write_bytes(b"\x00\x01\x02" * 100)
+    result = rag("ingest", str(folder), "--index", str(tmp_path / "idx"))
+    assert_one_line_error(result)
+    assert "empty.txt: skipped: empty" in result.stderr
+    assert "binary.txt: skipped: binary" in result.stderr
+
+
+def test_docs_list_and_rm(tmp_path, seeds_dir):
+    index = tmp_path / "idx"
+    assert rag("ingest", str(seeds_dir), "--index", str(index)).returncode == 0
+    listed = json.loads(rag("docs", "list", "--index", str(index), "--json").stdout)
+    assert len(listed) == 5
+    victim = listed[0]["doc_id"]
+    removed = rag("docs", "rm", victim, "--index", str(index))
+    assert removed.returncode == 0 and victim in removed.stdout
+    assert len(json.loads(rag("docs", "list", "--index", str(index), "--json").stdout)) == 4
+    assert_one_line_error(rag("docs", "rm", victim, "--index", str(index)))
+
+
+def test_doctor_reports_models_settings_and_index(cli_index):
+    result = rag("doctor", "--json", "--index", str(cli_index))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["index"]["documents"] == 5
+    assert report["models"]["chat sha256"].startswith("b179c952")
+    assert "gpu offload available" in report["hardware"]
+    assert report["settings"]["index"].endswith("(cli flag)")

@@ -1,0 +1,123 @@
+"""Metric functions against hand-computed values, and the support judge against labelled pairs."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from eval.metrics import aggregate, citation_scores, fact_recall, normalize, retrieval_scores
+from eval.runner import load_set
+from index.errors import UserError
+from rag.judge import judge
+
+DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).resolve().parent.parent
+UNION = "The union accepted a pay rise of 6.5 percent over two years."
+SHIPS = "About 60 ships had been waiting at sea."
+
+
+def test_normalize():
+    assert normalize("Zelenskyy’s [1] Patriot-missiles, 3.5%!") == "zelenskyys patriot-missiles 3.5%"
+    assert normalize("Café [2, 3] déjà-vu") == "cafe deja-vu"
+    assert normalize("  ") == ""
+
+
+def test_fact_recall():
+    facts = [["Patriot"], ["Saudi Arabia", "Riyadh"]]
+    assert fact_recall(facts, "They asked for Patriot systems [1].", abstained=False) == 0.5
+    assert fact_recall(facts, "Patriots; teams meet in RIYADH", abstained=False) == 1.0
+    assert fact_recall(facts, "Patriot and Saudi Arabia", abstained=True) == 0.0
+
+
+def test_citations_all_supported():
+    s = citation_scores("The union accepted a 6.5 percent pay rise [1]. About 60 ships waited at sea [2].",
+                        {1: UNION, 2: SHIPS})
+    assert (s.recall, s.precision, s.statements, s.citations) == (1.0, 1.0, 2, 2)
+
+
+def test_statement_without_citation_lowers_recall_only():
+    s = citation_scores("The union accepted a 6.5 percent pay rise [1]. About 60 ships waited at sea.",
+                        {1: UNION, 2: SHIPS})
+    assert (s.recall, s.precision) == (0.5, 1.0)
+
+
+def test_out_of_range_marker_is_an_imprecise_citation():
+    s = citation_scores("The union accepted a 6.5 percent pay rise [1][7].", {1: UNION})
+    assert (s.recall, s.precision, s.citations) == (1.0, 0.5, 2)
+
+
+def test_redundant_citation_is_imprecise():
+    s = citation_scores("The union accepted a 6.5 percent pay rise [1][2].", {1: UNION, 2: SHIPS})
+    assert (s.recall, s.precision) == (1.0, 0.5)
+
+
+def test_wrong_citation_scores_zero():
+    s = citation_scores("About 60 ships waited at sea [1].", {1: UNION})
+    assert (s.recall, s.precision) == (0.0, 0.0)
+
+
+def test_citation_needed_jointly_counts_as_precise():
+    s = citation_scores("The union accepted a 6.5 percent pay rise while 60 ships waited at sea [1, 2].",
+                        {1: UNION, 2: SHIPS})
+    assert (s.recall, s.precision) == (1.0, 1.0)
+
+
+def test_retrieval_scores():
+    assert retrieval_scores(["a", "b", "a", "c"], ["c"], k=2) == (0.0, pytest.approx(1 / 3))
+    assert retrieval_scores(["a", "b", "c"], ["b", "c"], k=2) == (0.5, 0.5)
+
+
+def test_aggregate_rates():
+    def row(kind, abstained, fr=0.0, mode="generated"):
+        return {"kind": kind, "scored": True, "abstained": abstained, "mode": "abstained" if abstained else mode,
+                "scores": {"fact_recall": fr, "citation_recall": 1.0, "citation_precision": 0.5, "statements": 1,
+                           "source_hit": 1.0, "recall_at_k": 1.0, "mrr": 1.0},
+                "timings": {"total_s": 1.0, "retrieve_s": 0.1, "generate_s": 0.5, "completion_tokens": 50,
+                            "load_s": 2.0}}
+
+    rows = [row("answer", False, 1.0), row("answer", True, 0.0), row("answer", False, 0.5, "extractive"),
+            row("unanswerable", True), row("unanswerable", False),
+            {"kind": "summary", "scored": False, "abstained": False, "mode": "", "scores": {}, "timings": {}}]
+    out = aggregate(rows)
+    assert out["fact_recall"] == 0.5 and out["exact"] == pytest.approx(0.3333)
+    assert out["abstention_rate"] == 0.5 and out["false_abstention_rate"] == pytest.approx(0.3333)
+    assert out["citation_precision"] == 0.5 and out["not_scored"] == 1
+    assert out["mode_share"] == {"abstained": 0.4, "extractive": 0.2, "generated": 0.4}
+    assert out["tokens_per_s"] == 100.0 and out["total_s_p50"] == 1.0
+
+
+def test_support_judge_on_labelled_pairs():
+    rows = [json.loads(x) for x in (DATA / "judge_pairs.jsonl").read_text().splitlines()]
+    assert len(rows) >= 50
+    assert sum(r["supported"] for r in rows) >= 20 and sum(not r["supported"] for r in rows) >= 25
+    correct = sum(judge(r["sentence"], [r["passage"]]).supported == r["supported"] for r in rows)
+    accuracy = correct / len(rows)
+    print(f"support judge accuracy: {accuracy:.3f} on {len(rows)} pairs")
+    assert accuracy >= 0.9
+
+
+def test_seed_eval_set_has_the_required_mix():
+    items = load_set(ROOT / "eval" / "sets" / "seeds.jsonl")
+    categories = Counter(i["category"] for i in items)
+    assert len(items) >= 40
+    assert categories["unanswerable"] >= 8 and categories["summary"] >= 5
+    for needed in ("single-fact", "two-article", "which-call/date", "number", "quote/who-said", "follow-up"):
+        assert categories[needed] >= 3, needed
+    splits = Counter(i["split"] for i in items)
+    assert abs(splits["dev"] - splits["test"]) <= 4
+    assert all(i.get("history") for i in items if i["category"] == "follow-up")
+    assert all(i.get("scope") for i in items if i["kind"] == "summary")
+    seeds = ROOT.parent / "shared" / "corpus" / "seeds"
+    ids = {p.stem for p in seeds.glob("*.txt")}
+    assert ids, "../shared/corpus/seeds is missing"
+    assert all(set(i["sources"]) <= ids for i in items)
+
+
+def test_malformed_eval_set_is_a_user_error(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "x"}\n')
+    with pytest.raises(UserError, match="bad.jsonl:1: missing"):
+        load_set(bad)
