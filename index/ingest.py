@@ -97,6 +97,9 @@ def ingest(
             elif outcome.status == "duplicate":
                 say(f"{cand.path}: {outcome.detail}")
         bar.close()
+        changed = result.chunks_written > 0 or bool(result.recovered)
+        if changed or not store.lexical.ids() and store.documents():
+            store.rebuild_lexical()
     result.seconds = time.perf_counter() - started
     return result
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from index.errors import IndexBusyError, IndexMismatchError, UserError
+from index.lexical import LexicalIndex
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
@@ -69,9 +70,17 @@ class Store(Protocol):
         self, collection: str, vector: Sequence[float], n: int, where: dict[str, Any] | None = None
     ) -> list[Hit]: ...
 
-    def get(self, collection: str, where: dict[str, Any], include_vectors: bool = False) -> list[Hit]: ...
+    def get(
+        self,
+        collection: str,
+        where: dict[str, Any] | None = None,
+        include_vectors: bool = False,
+        ids: Sequence[str] | None = None,
+    ) -> list[Hit]: ...
 
     def vectors(self, collection: str, ids: Sequence[str]) -> dict[str, list[float]]: ...
+
+    def lexical_search(self, query: str, n: int) -> list[tuple[str, float]]: ...
 
 
 class WriterLock:
@@ -127,6 +136,7 @@ class ChromaStore:
         self._chroma_url = chroma_url
         self._client: Any = None
         self._collections: dict[str, Any] = {}
+        self._lexical: LexicalIndex | None = None
         if not create and not (index_dir / "manifest.json").is_file():
             raise UserError(f"no index at {index_dir}", "run `rag ingest PATH` first, or pass --index DIR")
 
@@ -235,9 +245,17 @@ class ChromaStore:
             )
         ]
 
-    def get(self, collection: str, where: dict[str, Any], include_vectors: bool = False) -> list[Hit]:
+    def get(
+        self,
+        collection: str,
+        where: dict[str, Any] | None = None,
+        include_vectors: bool = False,
+        ids: Sequence[str] | None = None,
+    ) -> list[Hit]:
         include = ["documents", "metadatas"] + (["embeddings"] if include_vectors else [])
-        res = self._collection(collection).get(where=where, include=include)
+        res = self._collection(collection).get(
+            ids=list(ids) if ids is not None else None, where=where or None, include=include
+        )
         hits = []
         for pos, (i, d, m) in enumerate(zip(res["ids"], res["documents"], res["metadatas"], strict=True)):
             meta = dict(m or {})
@@ -334,6 +352,22 @@ class ChromaStore:
     def _drop_text_if_unused(self, content_hash: str, documents: dict[str, DocRecord]) -> None:
         if all(d.content_hash != content_hash for d in documents.values()):
             (self.index_dir / "texts" / f"{content_hash}.txt").unlink(missing_ok=True)
+
+    @property
+    def lexical(self) -> LexicalIndex:
+        if self._lexical is None:
+            self._lexical = LexicalIndex(self.index_dir)
+        return self._lexical
+
+    def rebuild_lexical(self) -> int:
+        """Rebuild BM25 from the sentences in Chroma (the source of truth); returns the row count."""
+        res = self._collection(SENTENCES).get(include=["documents"])
+        rows = list(zip(res["ids"], [d or "" for d in res["documents"]], strict=True))
+        self.lexical.rebuild(rows)
+        return len(rows)
+
+    def lexical_search(self, query: str, n: int) -> list[tuple[str, float]]:
+        return self.lexical.search(query, n)
 
     def ensure_manifest(self) -> None:
         if not self._manifest_path.is_file():

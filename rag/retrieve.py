@@ -104,6 +104,15 @@ class Retriever:
             if in_window(h.metadata.get("date") or None, since, until)
         ]
         candidates: dict[str, Hit] = {h.id: h for h in sentence_hits}
+        lexical_ranking = [sid for sid, _ in self.store.lexical_search(question, max(4 * n_evidence, 24))]
+        missing_lexical = [sid for sid in lexical_ranking if sid not in candidates]
+        if missing_lexical:
+            for h in self.store.get(SENTENCES, include_vectors=True, ids=missing_lexical):
+                if (not doc or h.metadata.get("doc_id") == doc) and in_window(
+                    h.metadata.get("date") or None, since, until
+                ):
+                    candidates[h.id] = h
+        fused = rrf([[h.id for h in sentence_hits], lexical_ranking])
         chunk_ids = [h.id for h in chunk_hits]
         if chunk_ids:
             where_chunks: dict[str, Any] = {"chunk_id": {"$in": chunk_ids}}
@@ -121,7 +130,7 @@ class Retriever:
             rank_bonus = 1.0 / (RRF_K + chunk_rank[hit.metadata["chunk_id"]]) if hit.metadata.get(
                 "chunk_id"
             ) in chunk_rank else 0.0
-            score = dense + 0.35 * lexical + 2.0 * rank_bonus
+            score = dense + 0.35 * lexical + 2.0 * rank_bonus + 3.0 * fused.get(sid, 0.0)
             meta = hit.metadata
             page = int(meta.get("page", -1))
             scored.append(

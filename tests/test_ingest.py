@@ -104,3 +104,16 @@ def test_index_built_with_another_embedder_is_refused(app, tmp_path, seeds_copy)
     other = ChromaStore(tmp_path / "idx", "some-other-embedder", 384)
     with pytest.raises(IndexMismatchError):
         other.check_model()
+
+
+def test_lexical_index_follows_chroma(app, tmp_path, seeds_copy):
+    _, store = run(app, tmp_path / "idx", seeds_copy)
+    chroma_ids = {i for i, _ in store.all_metadata(SENTENCES)}
+    assert set(store.lexical.ids()) == chroma_ids
+    hits = store.lexical_search("Javelin", 3)
+    assert hits and "Javelin" in store.get(SENTENCES, ids=[hits[0][0]])[0].text
+    victim = hits[0][0].split("#")[0]
+    store.remove_document(victim)
+    store.rebuild_lexical()
+    assert set(store.lexical.ids()) == {i for i, _ in store.all_metadata(SENTENCES)}
+    assert all(not sid.startswith(victim + "#") for sid, _ in store.lexical_search("Javelin", 3))

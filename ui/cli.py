@@ -259,6 +259,7 @@ def docs_rm(doc_ids: tuple[str, ...], **flags: Any) -> None:
         for doc_id in doc_ids:
             record = store.remove_document(doc_id)
             click.echo(f"removed {record.doc_id} ({record.n_chunks} chunks)")
+        store.rebuild_lexical()
 
 
 # -- models ----------------------------------------------------------------------------------------
@@ -369,8 +370,17 @@ def eval_command(set_path: Path | None, corpus: Path | None, out: Path | None, k
             if not report.usable:
                 raise UserError(f"nothing in {corpus} could be indexed", "point --corpus at a folder of articles")
             log(f"indexed {corpus} ({report.chunks_written} chunks) in {report.seconds:.1f}s")
-        rows = run_items(items, app.answerer, answer_options(app, k, None, None, None),
-                         progress=sys.stderr.isatty())
+        tty = sys.stderr.isatty()
+        done = [0]
+
+        def progress_line(row: dict[str, Any]) -> None:
+            done[0] += 1
+            if not tty:
+                took = row.get("timings", {}).get("total_s", 0.0)
+                log(f"[{done[0]}/{len(items)}] {row['id']}: {row['mode'] or 'not scored'} ({took:.2f}s)")
+
+        rows = run_items(items, app.answerer, answer_options(app, k, None, None, None), progress=tty,
+                         on_row=progress_line)
     if out:
         write_rows(out, rows)
         log(f"wrote {len(rows)} result lines to {out}")

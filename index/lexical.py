@@ -1,0 +1,83 @@
+"""BM25 over evidence sentences (bm25s), persisted beside Chroma and rebuilt from it.
+
+The lexical index is derived data: after every write (ingest, docs rm) it is rebuilt from the
+sentences stored in Chroma and swapped in atomically, so the two never disagree for long and any
+machine can rebuild it from a Chroma server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+
+def _tokens(texts: Sequence[str]) -> Any:
+    import bm25s
+
+    return bm25s.tokenize(list(texts), stopwords="english", show_progress=False)
+
+
+class LexicalIndex:
+    def __init__(self, index_dir: Path) -> None:
+        self.path = index_dir / "lexical"
+        self._model: Any = None
+        self._ids: list[str] = []
+        self._loaded_stamp: float | None = None
+
+    def rebuild(self, rows: Sequence[tuple[str, str]]) -> None:
+        import bm25s
+
+        tmp = self.path.with_name(f".lexical.tmp{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        ids = [i for i, _ in rows]
+        if rows:
+            model = bm25s.BM25()
+            model.index(_tokens([text for _, text in rows]), show_progress=False)
+            model.save(str(tmp), show_progress=False)
+        (tmp / "ids.json").write_text(json.dumps(ids), encoding="utf-8")
+        old = self.path.with_name(f".lexical.old{os.getpid()}")
+        if self.path.exists():
+            os.replace(self.path, old)
+        os.replace(tmp, self.path)
+        shutil.rmtree(old, ignore_errors=True)
+        self._model = None
+
+    def ids(self) -> list[str]:
+        try:
+            data: list[str] = json.loads((self.path / "ids.json").read_text(encoding="utf-8"))
+            return data
+        except (OSError, ValueError):
+            return []
+
+    def _load(self) -> bool:
+        stamp_file = self.path / "ids.json"
+        if not stamp_file.is_file():
+            return False
+        stamp = stamp_file.stat().st_mtime
+        if self._model is None or stamp != self._loaded_stamp:
+            import bm25s
+
+            self._ids = self.ids()
+            self._model = bm25s.BM25.load(str(self.path), show_progress=False, verbosity=0) if self._ids else None
+            self._loaded_stamp = stamp
+        return self._model is not None
+
+    def search(self, query: str, n: int) -> list[tuple[str, float]]:
+        if not self._load():
+            return []
+        import bm25s
+
+        tokens = bm25s.tokenize([query], stopwords="english", return_ids=False, show_progress=False)
+        if not tokens or not tokens[0]:
+            return []
+        n = min(n, len(self._ids))
+        try:
+            docs, scores = self._model.retrieve(tokens, k=n, show_progress=False, n_threads=1)
+        except (ValueError, KeyError):
+            return []
+        return [(self._ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if float(s) > 0]
