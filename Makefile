@@ -17,7 +17,7 @@ NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
 LLAMA_CMAKE_ARGS ?= -DCMAKE_C_FLAGS='$(NO_AMX)' -DCMAKE_CXX_FLAGS='$(NO_AMX)'
 endif
 
-.PHONY: setup demo test lint scale clean
+.PHONY: setup demo test lint clean
 
 setup: $(STAMP)
 
@@ -40,9 +40,6 @@ test: setup
 lint: setup
 	$(BIN)/ruff check rag index ui eval tests
 	$(BIN)/mypy
-
-scale: setup
-	$(BIN)/python -m pytest -m scale -p no:randomly
 
 clean:
 	rm -rf .demo .pytest_cache .mypy_cache .ruff_cache

@@ -32,7 +32,9 @@ def load_set(path: Path) -> list[dict[str, Any]]:
             raise UserError(f"{path}:{number}: not JSON ({exc})", "one JSON object per line") from None
         missing = REQUIRED - set(item)
         if missing:
-            raise UserError(f"{path}:{number}: missing {', '.join(sorted(missing))}", "see the README's format")
+            raise UserError(
+                f"{path}:{number}: missing {', '.join(sorted(missing))}", "see the README's format"
+            )
         if item["kind"] not in KINDS or item["split"] not in ("dev", "test"):
             raise UserError(f"{path}:{number}: bad kind or split", "kind: answer|unanswerable|summary")
         if item["id"] in seen:
@@ -76,8 +78,17 @@ def run_items(
             "question": item["question"],
         }
         if item["kind"] == "summary":
-            row.update(scored=False, reason="summaries are not implemented yet", answer="", mode="", abstained=False,
-                       citations=[], closest=[], timings={}, scores={})
+            row.update(
+                scored=False,
+                reason="summaries are not implemented yet",
+                answer="",
+                mode="",
+                abstained=False,
+                citations=[],
+                closest=[],
+                timings={},
+                scores={},
+            )
         else:
             history = [tuple(turn) for turn in item.get("history", [])]
             answer = answerer.ask(item["question"], options, history=history)  # type: ignore[arg-type]
@@ -99,8 +110,12 @@ def run_items(
 
 
 def breakdown(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    by_category = {c: aggregate([r for r in rows if r["category"] == c]) for c in sorted({r["category"] for r in rows})}
-    by_split = {s: aggregate([r for r in rows if r["split"] == s]) for s in sorted({r["split"] for r in rows})}
+    by_category = {
+        c: aggregate([r for r in rows if r["category"] == c]) for c in sorted({r["category"] for r in rows})
+    }
+    by_split = {
+        s: aggregate([r for r in rows if r["split"] == s]) for s in sorted({r["split"] for r in rows})
+    }
     return {"summary": aggregate(rows), "by_category": by_category, "by_split": by_split}
 
 
@@ -122,8 +137,13 @@ def compare(a: Path, b: Path) -> dict[str, Any]:
             continue
         fa, fb = old.get("scores", {}).get("fact_recall"), row.get("scores", {}).get("fact_recall")
         if (fa, old["mode"], old["abstained"]) != (fb, row["mode"], row["abstained"]):
-            changed.append({"id": row["id"], "a": {"mode": old["mode"], "fact_recall": fa},
-                            "b": {"mode": row["mode"], "fact_recall": fb}})
+            changed.append(
+                {
+                    "id": row["id"],
+                    "a": {"mode": old["mode"], "fact_recall": fa},
+                    "b": {"mode": row["mode"], "fact_recall": fb},
+                }
+            )
     return {"deltas": deltas, "changed": changed}
 
 

@@ -134,7 +134,9 @@ def chunk_document(
     owned: list[Sentence] = []
     for number, sentence in enumerate(sentences):
         holder = next((c for c in chunks if c.start <= sentence.start and sentence.end <= c.end), None)
-        holder = holder or next((c for c in chunks if c.start < sentence.end and sentence.start < c.end), None)
+        holder = holder or next(
+            (c for c in chunks if c.start < sentence.end and sentence.start < c.end), None
+        )
         if holder is None or not sentence.text.strip():
             continue
         sentence.chunk_id = holder.chunk_id

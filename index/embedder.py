@@ -28,8 +28,10 @@ class Embedder(Protocol):
     """Turns texts into L2-normalised vectors; ``count_tokens`` lets chunking fit the window."""
 
     name: str
-    dimension: int
     window_tokens: int
+
+    @property
+    def dimension(self) -> int: ...
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
 
@@ -98,7 +100,9 @@ def convert_minilm_to_gguf(safetensors_path: Path, vocab_path: Path, out_path: P
             continue
         new_name = name_map.get_name(name, try_suffixes=(".weight", ".bias"))
         if new_name is None:
-            raise ModelFileError(f"unexpected tensor {name!r} in {safetensors_path}", "is this all-MiniLM-L6-v2?")
+            raise ModelFileError(
+                f"unexpected tensor {name!r} in {safetensors_path}", "is this all-MiniLM-L6-v2?"
+            )
         data = array.astype(np.float32)
         is_matmul = new_name.startswith("blk.") and data.ndim == 2  # attention and FFN projections
         if is_matmul:  # lookup tables (token, position, token-type) and norms stay f32
@@ -170,7 +174,8 @@ class LlamaEmbedder:
                 )
             except (ValueError, RuntimeError) as exc:
                 raise ModelFileError(
-                    f"cannot load embedding model {self.model_path}: {exc}", "delete it to rebuild, or pick another"
+                    f"cannot load embedding model {self.model_path}: {exc}",
+                    "delete it to rebuild, or pick another",
                 ) from None
             self._dimension = int(self._llama.n_embd())
         return self._llama

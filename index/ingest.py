@@ -126,7 +126,11 @@ def _ingest_one(
     )
     if twin is not None:
         return FileOutcome(
-            str(cand.path), doc.doc_id, "duplicate", f"same content as {twin.doc_id!r}; stored once", twin.n_chunks
+            str(cand.path),
+            doc.doc_id,
+            "duplicate",
+            f"same content as {twin.doc_id!r}; stored once",
+            twin.n_chunks,
         )
 
     chunks, sentences = chunk_document(doc, embedder.count_tokens, chunk_tokens, chunk_overlap)

@@ -63,7 +63,9 @@ class LexicalIndex:
             import bm25s
 
             self._ids = self.ids()
-            self._model = bm25s.BM25.load(str(self.path), show_progress=False, verbosity=0) if self._ids else None
+            self._model = (
+                bm25s.BM25.load(str(self.path), show_progress=False, verbosity=0) if self._ids else None
+            )
             self._loaded_stamp = stamp
         return self._model is not None
 
@@ -80,4 +82,6 @@ class LexicalIndex:
             docs, scores = self._model.retrieve(tokens, k=n, show_progress=False, n_threads=1)
         except (ValueError, KeyError):
             return []
-        return [(self._ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if float(s) > 0]
+        return [
+            (self._ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if float(s) > 0
+        ]

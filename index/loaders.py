@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -212,7 +212,7 @@ def _doc_id_for(relative: Path) -> str:
     return relative.with_suffix("").as_posix()
 
 
-def discover(paths: Iterable[Path], report: callable) -> list[Candidate]:  # type: ignore[valid-type]
+def discover(paths: Iterable[Path], report: Callable[[Path, str], None]) -> list[Candidate]:
     """Expand files and folders into candidates with unique document ids.
 
     Two files that would share an id are an error naming both, never a silent replacement.
@@ -238,7 +238,7 @@ def discover(paths: Iterable[Path], report: callable) -> list[Candidate]:  # typ
     return out
 
 
-def _walk(root: Path, report: callable) -> Iterator[tuple[Path, str]]:  # type: ignore[valid-type]
+def _walk(root: Path, report: Callable[[Path, str], None]) -> Iterator[tuple[Path, str]]:
     real_root = root.resolve()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames.sort()

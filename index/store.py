@@ -152,7 +152,8 @@ class ChromaStore:
             data: dict[str, Any] = json.loads(self._manifest_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise UserError(
-                f"the index manifest {self._manifest_path} is unreadable ({exc})", "re-ingest into a new --index"
+                f"the index manifest {self._manifest_path} is unreadable ({exc})",
+                "re-ingest into a new --index",
             ) from None
         return data
 
@@ -167,7 +168,8 @@ class ChromaStore:
             )
         if self.embed_dim and manifest.get("embed_dim") and manifest["embed_dim"] != self.embed_dim:
             raise IndexMismatchError(
-                f"the index holds {manifest['embed_dim']}-d vectors but the embedder makes {self.embed_dim}-d",
+                f"the index holds {manifest['embed_dim']}-d vectors "
+                f"but the embedder makes {self.embed_dim}-d",
                 "use the same embedding model, or ingest into a new --index",
             )
 
@@ -209,7 +211,9 @@ class ChromaStore:
                 )
             else:
                 self.index_dir.mkdir(parents=True, exist_ok=True)
-                self._client = chromadb.PersistentClient(path=str(self.index_dir / "chroma"), settings=settings)
+                self._client = chromadb.PersistentClient(
+                    path=str(self.index_dir / "chroma"), settings=settings
+                )
         return self._client
 
     def _collection(self, name: str) -> Any:
@@ -218,7 +222,11 @@ class ChromaStore:
             self._collections[name] = self._chroma().get_or_create_collection(
                 name=f"{prefix}{name}",
                 embedding_function=None,
-                metadata={"hnsw:space": "cosine", "embed_model": self.embed_model, "embed_dim": self.embed_dim or 0},
+                metadata={
+                    "hnsw:space": "cosine",
+                    "embed_model": self.embed_model,
+                    "embed_dim": self.embed_dim or 0,
+                },
             )
         return self._collections[name]
 
@@ -318,7 +326,12 @@ class ChromaStore:
             )
 
     def write_document(
-        self, record: DocRecord, text: str, chunks: Sequence[Record], sentences: Sequence[Record], batch: int = 4096
+        self,
+        record: DocRecord,
+        text: str,
+        chunks: Sequence[Record],
+        sentences: Sequence[Record],
+        batch: int = 4096,
     ) -> None:
         """Replace a document's rows; the manifest flips only after every row is written."""
         self.index_dir.mkdir(parents=True, exist_ok=True)

@@ -29,7 +29,11 @@ REFUSAL = re.compile(
     re.I,
 )
 MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
-FOLLOW_UP = re.compile(r"^(and|but|so|also|what about|how about|then|why|who else)\b|\b(he|she|they|it|that|this|those|them|his|her|their)\b", re.I)
+FOLLOW_UP = re.compile(
+    r"^(and|but|so|also|what about|how about|then|why|who else)\b"
+    r"|\b(he|she|they|it|that|this|those|them|his|her|their|him)\b",
+    re.I,
+)
 
 
 @dataclass
@@ -183,7 +187,9 @@ def render_answer(
         if body and body[-1] in ".!?":
             body, end = body[:-1], body[-1]
         parts.append(f"{body} {''.join(f'[{m}]' for m in sorted(set(marks)))}{end or '.'}")
-    citations = [Citation.from_evidence(n, evidence[idx]) for idx, n in sorted(numbering.items(), key=lambda x: x[1])]
+    citations = [
+        Citation.from_evidence(n, evidence[idx]) for idx, n in sorted(numbering.items(), key=lambda x: x[1])
+    ]
     return " ".join(parts), citations
 
 
@@ -202,7 +208,9 @@ def extractive(question: str, evidence: Sequence[Evidence]) -> tuple[str, list[C
     ranked = sorted(evidence, key=lambda e: (len(terms & t.content_terms(e.text)), e.score), reverse=True)
     picked = ranked[:2] if len(ranked) > 1 and ranked[1].lexical >= 0.5 else ranked[:1]
     quotes = " ".join(f"“{' '.join(e.text.split())}” [{n}]" for n, e in enumerate(picked, 1))
-    return render("extractive", quotes=quotes), [Citation.from_evidence(n, e) for n, e in enumerate(picked, 1)]
+    return render("extractive", quotes=quotes), [
+        Citation.from_evidence(n, e) for n, e in enumerate(picked, 1)
+    ]
 
 
 class Answerer:
@@ -245,7 +253,9 @@ class Answerer:
         }
         closest = [Citation.from_evidence(n, e) for n, e in enumerate(evidence[:3], 1)]
 
-        def finish(text: str, mode: str, citations: list[Citation], draft: str = "", dropped: list[str] | None = None) -> Answer:
+        def finish(
+            text: str, mode: str, citations: list[Citation], draft: str = "", dropped: list[str] | None = None
+        ) -> Answer:
             timings["total_s"] = round(time.perf_counter() - t0, 4)
             abstained = mode == "abstained"
             return Answer(
@@ -269,7 +279,10 @@ class Answerer:
 
         messages = [
             {"role": "system", "content": render("system")},
-            {"role": "user", "content": render("answer", evidence=format_evidence(evidence), question=question)},
+            {
+                "role": "user",
+                "content": render("answer", evidence=format_evidence(evidence), question=question),
+            },
         ]
         completion = self.chat.complete(
             messages, max_tokens=opts.max_tokens, temperature=opts.temperature, on_token=on_token

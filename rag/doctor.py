@@ -25,7 +25,10 @@ def diagnose(cli_flags: dict[str, Any]) -> dict[str, dict[str, Any]]:
     report: dict[str, dict[str, Any]] = {}
     report["versions"] = {
         "python": platform.python_version(),
-        **{d: _version(d) for d in ("rag-news", "llama-cpp-python", "chromadb", "gradio", "langchain-text-splitters")},
+        **{
+            d: _version(d)
+            for d in ("rag-news", "llama-cpp-python", "chromadb", "gradio", "langchain-text-splitters")
+        },
         "sqlite (python)": sqlite3.sqlite_version,
     }
     try:
@@ -39,7 +42,9 @@ def diagnose(cli_flags: dict[str, Any]) -> dict[str, dict[str, Any]]:
     try:
         chat = modelfiles.locate(modelfiles.CHAT_GGUF)
         models["chat default"] = str(chat)
-        models["chat sha256"] = modelfiles.verify(chat, modelfiles.CHAT_GGUF.sha256, settings.data_dir / "models")
+        models["chat sha256"] = modelfiles.verify(
+            chat, modelfiles.CHAT_GGUF.sha256, settings.data_dir / "models"
+        )
     except UserError as exc:
         models["chat default"] = f"problem: {exc}"
     if settings.model:
@@ -66,13 +71,15 @@ def diagnose(cli_flags: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
         data = json.loads(manifest.read_text(encoding="utf-8"))
         docs = data.get("documents", {})
-        index.update({
-            "documents": len(docs),
-            "chunks": sum(d.get("n_chunks", 0) for d in docs.values()),
-            "sentences": sum(d.get("n_sentences", 0) for d in docs.values()),
-            "embedding model": data.get("embed_model"),
-            "dimension": data.get("embed_dim"),
-        })
+        index.update(
+            {
+                "documents": len(docs),
+                "chunks": sum(d.get("n_chunks", 0) for d in docs.values()),
+                "sentences": sum(d.get("n_sentences", 0) for d in docs.values()),
+                "embedding model": data.get("embed_model"),
+                "dimension": data.get("embed_dim"),
+            }
+        )
     else:
         index["status"] = "empty (run `rag ingest PATH`)"
     report["index"] = index

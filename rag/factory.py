@@ -18,7 +18,9 @@ from rag.settings import Settings
 class App:
     """Lazily built components for one settings object; shells hold one per process."""
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None, chat: ChatModel | None = None) -> None:
+    def __init__(
+        self, settings: Settings, embedder: Embedder | None = None, chat: ChatModel | None = None
+    ) -> None:
         self.settings = settings
         if embedder is not None:
             self.__dict__["embedder"] = embedder
@@ -33,7 +35,9 @@ class App:
         if self.settings.embed_model:
             path = self.settings.embed_model
             if not path.is_file():
-                raise ModelFileError(f"embedding model {path} does not exist", "fix --embed-model / RAG_EMBED_MODEL")
+                raise ModelFileError(
+                    f"embedding model {path} does not exist", "fix --embed-model / RAG_EMBED_MODEL"
+                )
             return path
         return prepare_default_embedder(self.settings.data_dir)
 
@@ -41,7 +45,9 @@ class App:
         if self.settings.model:
             path = self.settings.model
             if not path.is_file():
-                raise ModelFileError(f"chat model {path} does not exist", "fix --model / RAG_MODEL, or see `rag models`")
+                raise ModelFileError(
+                    f"chat model {path} does not exist", "fix --model / RAG_MODEL, or see `rag models`"
+                )
             return path
         return modelfiles.default_chat_model(self.settings.data_dir / "models")
 

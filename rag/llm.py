@@ -61,7 +61,7 @@ class LlamaChatModel:
     ) -> None:
         self.model_path = model_path
         self.name = model_path.stem
-        self.settings = {
+        self.settings: dict[str, Any] = {
             "n_ctx": n_ctx,
             "n_threads": n_threads,
             "n_threads_batch": n_threads,
@@ -78,7 +78,8 @@ class LlamaChatModel:
         if self._llama is None:
             if not self.model_path.is_file():
                 raise ModelFileError(
-                    f"chat model {self.model_path} is missing", "pass an existing GGUF with --model, or `make setup`"
+                    f"chat model {self.model_path} is missing",
+                    "pass an existing GGUF with --model, or `make setup`",
                 )
             from llama_cpp import Llama
 
@@ -173,8 +174,9 @@ class OpenAIChatModel:
             with urllib.request.urlopen(request, timeout=self._timeout) as response:
                 data = json.loads(response.read())
         except (urllib.error.URLError, OSError, ValueError) as exc:
-            raise UserError(f"the model server at {self.base_url} did not answer ({exc})", "is it running?") \
-                from None
+            raise UserError(
+                f"the model server at {self.base_url} did not answer ({exc})", "is it running?"
+            ) from None
         text = data["choices"][0]["message"]["content"] or ""
         if on_token:
             on_token(text)

@@ -30,18 +30,32 @@ def installed_models(data_dir: Path) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     try:
         path = modelfiles.locate(modelfiles.CHAT_GGUF)
-        rows.append({"name": modelfiles.CHAT_MODEL_NAME, "role": "chat (default)", "status": "installed",
-                     "path": str(path)})
+        rows.append(
+            {
+                "name": modelfiles.CHAT_MODEL_NAME,
+                "role": "chat (default)",
+                "status": "installed",
+                "path": str(path),
+            }
+        )
     except ModelFileError as exc:
-        rows.append({"name": modelfiles.CHAT_MODEL_NAME, "role": "chat (default)", "status": f"missing: {exc}",
-                     "path": ""})
+        rows.append(
+            {
+                "name": modelfiles.CHAT_MODEL_NAME,
+                "role": "chat (default)",
+                "status": f"missing: {exc}",
+                "path": "",
+            }
+        )
     converted = sorted((data_dir / "models").glob("all-MiniLM-L6-v2-*.gguf"))
-    rows.append({
-        "name": modelfiles.EMBED_MODEL_NAME,
-        "role": "embedding (default)",
-        "status": "converted" if converted else "not converted yet (`rag models prepare`)",
-        "path": str(converted[-1]) if converted else "",
-    })
+    rows.append(
+        {
+            "name": modelfiles.EMBED_MODEL_NAME,
+            "role": "embedding (default)",
+            "status": "converted" if converted else "not converted yet (`rag models prepare`)",
+            "path": str(converted[-1]) if converted else "",
+        }
+    )
     for entry in _registry(data_dir):
         status = "installed" if Path(entry["path"]).is_file() else "missing"
         rows.append({"name": entry["name"], "role": "chat (pulled)", "status": status, "path": entry["path"]})
@@ -51,7 +65,9 @@ def installed_models(data_dir: Path) -> list[dict[str, Any]]:
 def pull(repo: str, filename: str, data_dir: Path, n_threads: int = 1) -> Path:
     """Fetch a GGUF with huggingface_hub, prove llama.cpp can read it, then register it."""
     if not filename.endswith(".gguf"):
-        raise UserError(f"{filename} is not a .gguf file", "llama.cpp runs GGUF files; pick one from the repo")
+        raise UserError(
+            f"{filename} is not a .gguf file", "llama.cpp runs GGUF files; pick one from the repo"
+        )
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, OfflineModeIsEnabled
 
@@ -64,7 +80,9 @@ def pull(repo: str, filename: str, data_dir: Path, n_threads: int = 1) -> Path:
             "connect to the network, or copy the GGUF here and pass it with --model",
         ) from None
     except HfHubHTTPError as exc:
-        raise UserError(f"the hub refused {repo}/{filename}: {exc}", "check the repo and file names") from None
+        raise UserError(
+            f"the hub refused {repo}/{filename}: {exc}", "check the repo and file names"
+        ) from None
     except OSError as exc:
         raise UserError(f"cannot download {repo}/{filename}: {exc}", "check the network") from None
     from llama_cpp import Llama
@@ -73,11 +91,20 @@ def pull(repo: str, filename: str, data_dir: Path, n_threads: int = 1) -> Path:
         Llama(model_path=str(path), vocab_only=True, verbose=False, n_threads=n_threads)
     except (ValueError, RuntimeError) as exc:
         path.unlink(missing_ok=True)
-        raise UserError(f"{filename} downloaded but llama.cpp cannot load it ({exc})", "pick another GGUF") \
-            from None
+        raise UserError(
+            f"{filename} downloaded but llama.cpp cannot load it ({exc})", "pick another GGUF"
+        ) from None
     entries = [e for e in _registry(data_dir) if e["path"] != str(path)]
-    entries.append({"name": path.stem, "repo": repo, "file": filename, "path": str(path),
-                    "sha256": modelfiles.sha256_of(path), "pulled_at": time.time()})
+    entries.append(
+        {
+            "name": path.stem,
+            "repo": repo,
+            "file": filename,
+            "path": str(path),
+            "sha256": modelfiles.sha256_of(path),
+            "pulled_at": time.time(),
+        }
+    )
     registry_path(data_dir).parent.mkdir(parents=True, exist_ok=True)
     registry_path(data_dir).write_text(json.dumps(entries, indent=1), encoding="utf-8")
     return path

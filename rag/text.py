@@ -7,37 +7,307 @@ import unicodedata
 from functools import lru_cache
 
 STOPWORDS = frozenset(
-    """a about above after again against all am an and any are as at be because been before being below
-    between both but by can could did do does doing down during each few for from further had has have having
-    he her here hers herself him himself his how i if in into is it its itself just me more most my myself no
-    nor not now of off on once only or other our ours ourselves out over own same she should so some such than
-    that the their theirs them themselves then there these they this those through to too under until up very
-    was we were what when where which while who whom why will with would you your yours yourself also
-    said says say according told tell reported report article articles text passage passages mention mentioned
-    did does do what which who whom whose when where why how many much there their s t one two""".split()
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "down",
+        "during",
+        "each",
+        "few",
+        "for",
+        "from",
+        "further",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "herself",
+        "him",
+        "himself",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "me",
+        "more",
+        "most",
+        "my",
+        "myself",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "ours",
+        "ourselves",
+        "out",
+        "over",
+        "own",
+        "same",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "theirs",
+        "them",
+        "themselves",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "yours",
+        "yourself",
+        "also",
+        "said",
+        "says",
+        "say",
+        "according",
+        "told",
+        "tell",
+        "reported",
+        "report",
+        "article",
+        "articles",
+        "text",
+        "passage",
+        "passages",
+        "mention",
+        "mentioned",
+        "did",
+        "does",
+        "do",
+        "what",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "when",
+        "where",
+        "why",
+        "how",
+        "many",
+        "much",
+        "there",
+        "their",
+        "s",
+        "t",
+        "one",
+        "two",
+    ]
 )
 QUESTION_FILLER = frozenset(
-    """happen happened happening discuss discussed discussion talk talked call calls called phone conversation
-    know known describe described give gave get got make made take took kind sort type thing things
-    news story stories report reports""".split()
+    [
+        "happen",
+        "happened",
+        "happening",
+        "discuss",
+        "discussed",
+        "discussion",
+        "talk",
+        "talked",
+        "call",
+        "calls",
+        "called",
+        "phone",
+        "conversation",
+        "know",
+        "known",
+        "describe",
+        "described",
+        "give",
+        "gave",
+        "get",
+        "got",
+        "make",
+        "made",
+        "take",
+        "took",
+        "kind",
+        "sort",
+        "type",
+        "thing",
+        "things",
+        "news",
+        "story",
+        "stories",
+        "report",
+        "reports",
+    ]
 )
-NEGATIONS = frozenset({"not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "without", "denied"})
+NEGATIONS = frozenset(
+    {"not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "without", "denied"}
+)
 NUMBER_WORDS = {
     w: str(i)
     for i, w in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-        "seventeen eighteen nineteen twenty".split()
+        [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+            "thirteen",
+            "fourteen",
+            "fifteen",
+            "sixteen",
+            "seventeen",
+            "eighteen",
+            "nineteen",
+            "twenty",
+        ]
     )
-} | {"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70", "eighty": "80", "ninety": "90"}
+} | {
+    "thirty": "30",
+    "forty": "40",
+    "fifty": "50",
+    "sixty": "60",
+    "seventy": "70",
+    "eighty": "80",
+    "ninety": "90",
+}
 # Words that flip or narrow a claim; a statement using one its passage lacks is not supported.
 POLARITY_WORDS = frozenset(
-    """reject rejected refuse refused fail failed deny denied cancel cancelled canceled resume resumed halt halted
-    lose lost oppose opposed ban banned block blocked veto vetoed full entire all every only partial none
-    increase increased decrease decreased rise rose fall fell""".split()
+    [
+        "reject",
+        "rejected",
+        "refuse",
+        "refused",
+        "fail",
+        "failed",
+        "deny",
+        "denied",
+        "cancel",
+        "cancelled",
+        "canceled",
+        "resume",
+        "resumed",
+        "halt",
+        "halted",
+        "lose",
+        "lost",
+        "oppose",
+        "opposed",
+        "ban",
+        "banned",
+        "block",
+        "blocked",
+        "veto",
+        "vetoed",
+        "full",
+        "entire",
+        "all",
+        "every",
+        "only",
+        "partial",
+        "none",
+        "increase",
+        "increased",
+        "decrease",
+        "decreased",
+        "rise",
+        "rose",
+        "fall",
+        "fell",
+    ]
 )
-MONTH_NAMES = (
-    "january february march april may june july august september october november december".split()
-)
+MONTH_NAMES = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+]
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-.%]*[A-Za-z0-9%]|[A-Za-z0-9]")
 
 
@@ -77,7 +347,9 @@ def numbers(text: str) -> set[str]:
     """Numbers as digits, e.g. '40', '30-day' -> '30', 'sixteen' -> '16'."""
     folded = fold(text)
     found = {m.replace(",", "") for m in re.findall(r"\d[\d,]*(?:\.\d+)?", folded)}
-    found |= {NUMBER_WORDS[w] for w in re.findall(r"[a-z]+", folded.lower()) if w in NUMBER_WORDS and w != "one"}
+    found |= {
+        NUMBER_WORDS[w] for w in re.findall(r"[a-z]+", folded.lower()) if w in NUMBER_WORDS and w != "one"
+    }
     return found
 
 
@@ -90,7 +362,7 @@ def names(text: str) -> set[str]:
     out = set()
     for sentence in re.split(r"(?<=[.!?])\s+|\n", fold(text)):
         tokens = re.findall(r"[A-Za-z][A-Za-z'\-]*", sentence)
-        for position, token in enumerate(tokens):
+        for token in tokens:
             bare = token.strip("'-")
             if bare.endswith("'s"):
                 bare = bare[:-2]

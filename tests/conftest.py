@@ -50,8 +50,15 @@ def seeds_index(tmp_path_factory, app, seeds_dir):
 
     store = ChromaStore(index_dir, app.embedder.name, app.embedder.dimension, create=True)
     s = app.settings
-    report = ingest([seeds_dir], store, app.embedder, chunk_tokens=s.chunk_tokens, chunk_overlap=s.chunk_overlap,
-                    max_file_mb=s.max_file_mb, lock_timeout_s=5)
+    report = ingest(
+        [seeds_dir],
+        store,
+        app.embedder,
+        chunk_tokens=s.chunk_tokens,
+        chunk_overlap=s.chunk_overlap,
+        max_file_mb=s.max_file_mb,
+        lock_timeout_s=5,
+    )
     assert report.count("indexed") == 5
     return index_dir
 

@@ -59,8 +59,10 @@ def test_rrf_rewards_items_ranked_high_in_both_lists():
 
 
 def test_supported_statement_is_cited_and_unsupported_one_is_dropped():
-    evidence = [ev("The union accepted a pay rise of 6.5 percent over two years.", 0),
-                ev("About 60 ships had been waiting at sea.", 1)]
+    evidence = [
+        ev("The union accepted a pay rise of 6.5 percent over two years.", 0),
+        ev("About 60 ships had been waiting at sea.", 1),
+    ]
     kept, dropped = attach_citations(
         "The union accepted a 6.5 percent pay rise [1]. The mayor resigned in protest [2].", evidence
     )
@@ -75,9 +77,11 @@ def test_wrong_number_is_not_supported_even_with_the_right_marker():
 
 
 def test_markers_follow_support_not_the_model_and_are_renumbered_in_reading_order():
-    evidence = [ev("Firefighters saved 230 rare maps from the archive.", 0),
-                ev("The library will stay closed for six months.", 1),
-                ev("A fire damaged the roof of the library on Thursday.", 2)]
+    evidence = [
+        ev("Firefighters saved 230 rare maps from the archive.", 0),
+        ev("The library will stay closed for six months.", 1),
+        ev("A fire damaged the roof of the library on Thursday.", 2),
+    ]
     kept, _ = attach_citations(
         "The library will stay closed for six months [1]. Firefighters saved 230 rare maps [2].", evidence
     )
@@ -88,10 +92,13 @@ def test_markers_follow_support_not_the_model_and_are_renumbered_in_reading_orde
 
 
 def test_statement_needing_two_passages_cites_both():
-    evidence = [ev("Dock workers in Portmere ended a strike on Sunday.", 0),
-                ev("The union accepted a pay rise of 6.5 percent.", 1)]
-    kept, _ = attach_citations("Dock workers in Portmere ended a strike and accepted a 6.5 percent pay rise.",
-                               evidence)
+    evidence = [
+        ev("Dock workers in Portmere ended a strike on Sunday.", 0),
+        ev("The union accepted a pay rise of 6.5 percent.", 1),
+    ]
+    kept, _ = attach_citations(
+        "Dock workers in Portmere ended a strike and accepted a 6.5 percent pay rise.", evidence
+    )
     assert kept and kept[0][1] == [0, 1]
 
 
@@ -100,9 +107,24 @@ def test_generated_answer_json_contract(corpus_index):
     bot, chat = answerer(corpus_index, "The union accepted a pay rise of 6.5 percent over two years [3].")
     result = bot.ask("What pay rise did the union accept?").to_json()
     assert result["mode"] == "generated" and not result["abstained"]
-    assert set(result) == {"question", "answer", "mode", "abstained", "citations", "closest", "conflicts", "timings"}
-    assert set(result["timings"]) == {"load_s", "retrieve_s", "generate_s", "total_s", "prompt_tokens",
-                                      "completion_tokens"}
+    assert set(result) == {
+        "question",
+        "answer",
+        "mode",
+        "abstained",
+        "citations",
+        "closest",
+        "conflicts",
+        "timings",
+    }
+    assert set(result["timings"]) == {
+        "load_s",
+        "retrieve_s",
+        "generate_s",
+        "total_s",
+        "prompt_tokens",
+        "completion_tokens",
+    }
     markers = {int(n) for group in re.findall(r"\[([\d, ]+)\]", result["answer"]) for n in group.split(",")}
     assert markers == {c["n"] for c in result["citations"]} == {1}
     for citation in result["citations"]:

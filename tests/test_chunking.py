@@ -25,7 +25,9 @@ def test_chunks_and_sentences_are_verbatim_slices_of_the_seed_articles(app, seed
             assert doc.text[s.start : s.end] == s.text
             assert s.chunk_id in {c.chunk_id for c in chunks}
         covered = {i for c in chunks for i in range(c.start, c.end)}
-        assert all(i in covered for i, ch in enumerate(doc.text) if not ch.isspace()), "text lost between chunks"
+        assert all(i in covered for i, ch in enumerate(doc.text) if not ch.isspace()), (
+            "text lost between chunks"
+        )
         starts = [c.start for c in chunks]
         assert starts == sorted(starts)
         overlapping += sum(a.end > b.start for a, b in zip(chunks, chunks[1:], strict=False))
@@ -52,7 +54,9 @@ def test_long_runs_without_punctuation_are_cut_into_embeddable_sentences():
 
 
 def test_dates_found_in_text():
-    found = [iso for _, _, iso in find_dates("On April 7, 2025 and 2025-07-04, also 3 March 2024; not 2025-13-01.")]
+    found = [
+        iso for _, _, iso in find_dates("On April 7, 2025 and 2025-07-04, also 3 March 2024; not 2025-13-01.")
+    ]
     assert found == ["2025-04-07", "2025-07-04", "2024-03-03"]
 
 

@@ -15,10 +15,14 @@ RAG = [sys.executable, "-m", "ui.cli"]
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def rag(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def rag(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
     full_env.pop("RAG_DEBUG", None)
-    return subprocess.run([*RAG, *args], capture_output=True, text=True, env=full_env, cwd=ROOT, timeout=timeout)
+    return subprocess.run(
+        [*RAG, *args], capture_output=True, text=True, env=full_env, cwd=ROOT, timeout=timeout
+    )
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], code: int = 1) -> str:
@@ -46,7 +50,16 @@ def test_ask_json_contract_over_the_seeds(cli_index, seeds_dir):
     result = rag("ask", "What did Zelenskyy ask the US for?", "--index", str(cli_index), "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert set(data) == {"question", "answer", "mode", "abstained", "citations", "closest", "conflicts", "timings"}
+    assert set(data) == {
+        "question",
+        "answer",
+        "mode",
+        "abstained",
+        "citations",
+        "closest",
+        "conflicts",
+        "timings",
+    }
     assert data["mode"] in ("generated", "extractive") and data["abstained"] is False
     markers = {int(n) for group in re.findall(r"\[([\d, ]+)\]", data["answer"]) for n in group.split(",")}
     assert markers and markers == {c["n"] for c in data["citations"]}
@@ -60,8 +73,9 @@ def test_ask_json_contract_over_the_seeds(cli_index, seeds_dir):
 
 
 def test_ask_about_something_absent_abstains(cli_index):
-    result = rag("ask", "What did the Pope say about the Eurovision song contest?", "--index", str(cli_index),
-                 "--json")
+    result = rag(
+        "ask", "What did the Pope say about the Eurovision song contest?", "--index", str(cli_index), "--json"
+    )
     data = json.loads(result.stdout)
     assert data["abstained"] is True and data["mode"] == "abstained"
     assert data["citations"] == [] and data["closest"]
@@ -83,8 +97,9 @@ def test_missing_model_is_a_clear_error(cli_index, tmp_path):
 def test_corrupt_model_is_a_clear_error(cli_index, tmp_path):
     bad = tmp_path / "broken.gguf"
     bad.write_bytes(b"GGUF" + os.urandom(4096))
-    line = assert_one_line_error(rag("ask", "What did Zelenskyy ask for?", "--index", str(cli_index),
-                                     "--model", str(bad)))
+    line = assert_one_line_error(
+        rag("ask", "What did Zelenskyy ask for?", "--index", str(cli_index), "--model", str(bad))
+    )
     assert "broken.gguf" in line
 
 

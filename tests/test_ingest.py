@@ -14,8 +14,15 @@ from index.store import CHUNKS, SENTENCES, ChromaStore
 def run(app, index_dir: Path, *paths: Path):
     store = ChromaStore(index_dir, app.embedder.name, app.embedder.dimension, create=True)
     s = app.settings
-    report = ingest(list(paths), store, app.embedder, chunk_tokens=s.chunk_tokens, chunk_overlap=s.chunk_overlap,
-                    max_file_mb=s.max_file_mb, lock_timeout_s=5)
+    report = ingest(
+        list(paths),
+        store,
+        app.embedder,
+        chunk_tokens=s.chunk_tokens,
+        chunk_overlap=s.chunk_overlap,
+        max_file_mb=s.max_file_mb,
+        lock_timeout_s=5,
+    )
     return report, store
 
 
@@ -34,7 +41,9 @@ def test_changed_file_replaces_its_old_chunks(app, tmp_path, seeds_copy):
     _, store = run(app, tmp_path / "idx", seeds_copy)
     target = sorted(seeds_copy.glob("*.txt"))[1]
     before = store.documents()[target.stem]
-    target.write_text("A replacement article. The harbour of Exampleton reopened on Friday.\n", encoding="utf-8")
+    target.write_text(
+        "A replacement article. The harbour of Exampleton reopened on Friday.\n", encoding="utf-8"
+    )
     report, store = run(app, tmp_path / "idx", seeds_copy)
     assert report.count("updated") == 1 and report.count("unchanged") == 4
     after = store.documents()[target.stem]

@@ -33,14 +33,17 @@ def test_fact_recall():
 
 
 def test_citations_all_supported():
-    s = citation_scores("The union accepted a 6.5 percent pay rise [1]. About 60 ships waited at sea [2].",
-                        {1: UNION, 2: SHIPS})
+    s = citation_scores(
+        "The union accepted a 6.5 percent pay rise [1]. About 60 ships waited at sea [2].",
+        {1: UNION, 2: SHIPS},
+    )
     assert (s.recall, s.precision, s.statements, s.citations) == (1.0, 1.0, 2, 2)
 
 
 def test_statement_without_citation_lowers_recall_only():
-    s = citation_scores("The union accepted a 6.5 percent pay rise [1]. About 60 ships waited at sea.",
-                        {1: UNION, 2: SHIPS})
+    s = citation_scores(
+        "The union accepted a 6.5 percent pay rise [1]. About 60 ships waited at sea.", {1: UNION, 2: SHIPS}
+    )
     assert (s.recall, s.precision) == (0.5, 1.0)
 
 
@@ -60,8 +63,9 @@ def test_wrong_citation_scores_zero():
 
 
 def test_citation_needed_jointly_counts_as_precise():
-    s = citation_scores("The union accepted a 6.5 percent pay rise while 60 ships waited at sea [1, 2].",
-                        {1: UNION, 2: SHIPS})
+    s = citation_scores(
+        "The union accepted a 6.5 percent pay rise while 60 ships waited at sea [1, 2].", {1: UNION, 2: SHIPS}
+    )
     assert (s.recall, s.precision) == (1.0, 1.0)
 
 
@@ -72,15 +76,37 @@ def test_retrieval_scores():
 
 def test_aggregate_rates():
     def row(kind, abstained, fr=0.0, mode="generated"):
-        return {"kind": kind, "scored": True, "abstained": abstained, "mode": "abstained" if abstained else mode,
-                "scores": {"fact_recall": fr, "citation_recall": 1.0, "citation_precision": 0.5, "statements": 1,
-                           "source_hit": 1.0, "recall_at_k": 1.0, "mrr": 1.0},
-                "timings": {"total_s": 1.0, "retrieve_s": 0.1, "generate_s": 0.5, "completion_tokens": 50,
-                            "load_s": 2.0}}
+        return {
+            "kind": kind,
+            "scored": True,
+            "abstained": abstained,
+            "mode": "abstained" if abstained else mode,
+            "scores": {
+                "fact_recall": fr,
+                "citation_recall": 1.0,
+                "citation_precision": 0.5,
+                "statements": 1,
+                "source_hit": 1.0,
+                "recall_at_k": 1.0,
+                "mrr": 1.0,
+            },
+            "timings": {
+                "total_s": 1.0,
+                "retrieve_s": 0.1,
+                "generate_s": 0.5,
+                "completion_tokens": 50,
+                "load_s": 2.0,
+            },
+        }
 
-    rows = [row("answer", False, 1.0), row("answer", True, 0.0), row("answer", False, 0.5, "extractive"),
-            row("unanswerable", True), row("unanswerable", False),
-            {"kind": "summary", "scored": False, "abstained": False, "mode": "", "scores": {}, "timings": {}}]
+    rows = [
+        row("answer", False, 1.0),
+        row("answer", True, 0.0),
+        row("answer", False, 0.5, "extractive"),
+        row("unanswerable", True),
+        row("unanswerable", False),
+        {"kind": "summary", "scored": False, "abstained": False, "mode": "", "scores": {}, "timings": {}},
+    ]
     out = aggregate(rows)
     assert out["fact_recall"] == 0.5 and out["exact"] == pytest.approx(0.3333)
     assert out["abstention_rate"] == 0.5 and out["false_abstention_rate"] == pytest.approx(0.3333)

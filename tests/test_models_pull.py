@@ -67,7 +67,12 @@ def hub():
 
 
 def test_pull_downloads_checks_and_registers(hub, tmp_path: Path):
-    env = {"HF_ENDPOINT": hub, "HF_HUB_OFFLINE": "0", "RAG_DATA_DIR": str(tmp_path), "HF_HOME": str(tmp_path / "hf")}
+    env = {
+        "HF_ENDPOINT": hub,
+        "HF_HUB_OFFLINE": "0",
+        "RAG_DATA_DIR": str(tmp_path),
+        "HF_HOME": str(tmp_path / "hf"),
+    }
     result = rag("models", "pull", "acme/tiny-GGUF", "tiny.gguf", env=env)
     assert result.returncode == 0, result.stderr
     assert any(r.startswith("GET /acme/tiny-GGUF/resolve/main/tiny.gguf") for r in FakeHub.requests)
@@ -78,10 +83,17 @@ def test_pull_downloads_checks_and_registers(hub, tmp_path: Path):
 
 
 def test_pull_of_an_unloadable_file_is_refused(hub, tmp_path: Path):
-    env = {"HF_ENDPOINT": hub, "HF_HUB_OFFLINE": "0", "RAG_DATA_DIR": str(tmp_path), "HF_HOME": str(tmp_path / "hf")}
+    env = {
+        "HF_ENDPOINT": hub,
+        "HF_HUB_OFFLINE": "0",
+        "RAG_DATA_DIR": str(tmp_path),
+        "HF_HOME": str(tmp_path / "hf"),
+    }
     line = assert_one_line_error(rag("models", "pull", "acme/tiny-GGUF", "broken.gguf", env=env))
     assert "cannot load" in line
-    assert not any(row["role"] == "chat (pulled)" for row in json.loads(rag("models", "--json", env=env).stdout))
+    assert not any(
+        row["role"] == "chat (pulled)" for row in json.loads(rag("models", "--json", env=env).stdout)
+    )
 
 
 def test_pull_offline_says_so(tmp_path: Path):

@@ -28,9 +28,13 @@ def log(message: str) -> None:
 def common_options(func: F) -> F:
     """Flags shared by commands that open an index or a model; None means 'not given'."""
     options = [
-        click.option("--index", "index", type=click.Path(path_type=Path), help="Index directory [env RAG_INDEX]."),
+        click.option(
+            "--index", "index", type=click.Path(path_type=Path), help="Index directory [env RAG_INDEX]."
+        ),
         click.option("--model", type=click.Path(path_type=Path), help="Chat model GGUF [env RAG_MODEL]."),
-        click.option("--embed-model", type=click.Path(path_type=Path), help="Embedding GGUF [env RAG_EMBED_MODEL]."),
+        click.option(
+            "--embed-model", type=click.Path(path_type=Path), help="Embedding GGUF [env RAG_EMBED_MODEL]."
+        ),
         click.option("--threads", "n_threads", type=click.IntRange(1, 512), help="llama.cpp threads."),
         click.option("--chroma-url", help="Chroma server URL instead of local files [env RAG_CHROMA_URL]."),
         click.option("--llm-url", help="OpenAI-compatible server for generation [env RAG_LLM_URL]."),
@@ -102,7 +106,9 @@ def ingest(paths: tuple[Path, ...], as_json: bool, max_file_mb: float | None, **
     if as_json:
         from dataclasses import asdict
 
-        click.echo(json.dumps({**asdict(report), "index": str(s.index_dir), "usable": report.usable}, indent=2))
+        click.echo(
+            json.dumps({**asdict(report), "index": str(s.index_dir), "usable": report.usable}, indent=2)
+        )
     else:
         counts = ", ".join(
             f"{report.count(st)} {st}"
@@ -126,8 +132,11 @@ def format_citations(items: list[dict[str, Any]], heading: str) -> str:
         lines.append(f"[{c['n']}] {c['doc_id']} — {c['title']}" + (f" ({where})" if where else ""))
         import textwrap
 
-        lines.extend(textwrap.wrap(f"“{' '.join(c['text'].split())}”", width - 4, initial_indent="    ",
-                                   subsequent_indent="    "))
+        lines.extend(
+            textwrap.wrap(
+                f"“{' '.join(c['text'].split())}”", width - 4, initial_indent="    ", subsequent_indent="    "
+            )
+        )
     return "\n".join(lines)
 
 
@@ -178,8 +187,15 @@ def answer_options(app: Any, k: int | None, doc: str | None, since: str | None, 
 @click.option("--until", help="Only articles dated on/before YYYY-MM-DD.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object; never streams.")
 @handle_errors
-def ask(question: str, k: int | None, doc: str | None, since: str | None, until: str | None, as_json: bool,
-        **flags: Any) -> None:
+def ask(
+    question: str,
+    k: int | None,
+    doc: str | None,
+    since: str | None,
+    until: str | None,
+    as_json: bool,
+    **flags: Any,
+) -> None:
     """Answer a question from the indexed articles, with numbered citations."""
     app = make_app(**flags)
     opts = answer_options(app, k, doc, since, until)
@@ -307,9 +323,23 @@ def models_pull(repo: str, filename: str) -> None:
 
 # -- eval ------------------------------------------------------------------------------------------
 TABLE_METRICS = [
-    "fact_recall", "exact", "citation_recall", "citation_precision", "source_hit", "recall_at_k", "mrr",
-    "abstention_rate", "false_abstention_rate", "fact_coverage", "faithfulness", "total_s_p50", "total_s_p95",
-    "retrieve_s_p50", "generate_s_p50", "tokens_per_s", "load_s",
+    "fact_recall",
+    "exact",
+    "citation_recall",
+    "citation_precision",
+    "source_hit",
+    "recall_at_k",
+    "mrr",
+    "abstention_rate",
+    "false_abstention_rate",
+    "fact_coverage",
+    "faithfulness",
+    "total_s_p50",
+    "total_s_p95",
+    "retrieve_s_p50",
+    "generate_s_p50",
+    "tokens_per_s",
+    "load_s",
 ]
 
 
@@ -322,11 +352,16 @@ def format_table(result: dict[str, Any]) -> str:
         cells = []
         for name in names:
             value = columns[name].get(metric)
-            cells.append(("-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value))
-                         .rjust(width + 1))
+            cells.append(
+                ("-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)).rjust(
+                    width + 1
+                )
+            )
         lines.append(metric.ljust(22) + "".join(cells))
     lines.append("items".ljust(22) + "".join(str(columns[n]["items"]).rjust(width + 1) for n in names))
-    lines.append("not scored".ljust(22) + "".join(str(columns[n]["not_scored"]).rjust(width + 1) for n in names))
+    lines.append(
+        "not scored".ljust(22) + "".join(str(columns[n]["not_scored"]).rjust(width + 1) for n in names)
+    )
     share = result["summary"].get("mode_share", {})
     lines.append("mode share: " + ", ".join(f"{m} {v:.0%}" for m, v in share.items()))
     return "\n".join(lines)
@@ -334,20 +369,33 @@ def format_table(result: dict[str, Any]) -> str:
 
 @cli.command("eval")
 @click.option("--set", "set_path", type=click.Path(path_type=Path), help="Eval set (JSONL).")
-@click.option("--corpus", type=click.Path(path_type=Path), help="Articles to index into a fresh temporary index.")
+@click.option(
+    "--corpus", type=click.Path(path_type=Path), help="Articles to index into a fresh temporary index."
+)
 @common_options
 @click.option("--out", type=click.Path(path_type=Path), help="Write one result line per item here.")
 @click.option("-k", "k", type=int, help="Passages to retrieve (1-50).")
 @click.option("--split", type=click.Choice(["dev", "test"]), help="Only items of this split.")
-@click.option("--compare", nargs=2, type=click.Path(exists=True, path_type=Path), help="Compare two results files.")
+@click.option(
+    "--compare", nargs=2, type=click.Path(exists=True, path_type=Path), help="Compare two results files."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 @handle_errors
-def eval_command(set_path: Path | None, corpus: Path | None, out: Path | None, k: int | None, split: str | None,
-                 compare: tuple[Path, Path] | None, as_json: bool, **flags: Any) -> None:
+def eval_command(
+    set_path: Path | None,
+    corpus: Path | None,
+    out: Path | None,
+    k: int | None,
+    split: str | None,
+    compare: tuple[Path, Path] | None,
+    as_json: bool,
+    **flags: Any,
+) -> None:
     """Score answers against the facts in an eval set (no LLM judge)."""
     import tempfile
 
-    from eval.runner import breakdown, compare as compare_files, load_set, run_items, write_rows
+    from eval.runner import breakdown, load_set, run_items, write_rows
+    from eval.runner import compare as compare_files
     from index.ingest import ingest as run_ingest
 
     if compare:
@@ -364,11 +412,20 @@ def eval_command(set_path: Path | None, corpus: Path | None, out: Path | None, k
         app = make_app(**flags)
         if corpus is not None:
             s = app.settings
-            report = run_ingest([corpus], app.store(create=True), app.embedder, chunk_tokens=s.chunk_tokens,
-                                chunk_overlap=s.chunk_overlap, max_file_mb=s.max_file_mb,
-                                lock_timeout_s=s.lock_timeout_s, report=log)
+            report = run_ingest(
+                [corpus],
+                app.store(create=True),
+                app.embedder,
+                chunk_tokens=s.chunk_tokens,
+                chunk_overlap=s.chunk_overlap,
+                max_file_mb=s.max_file_mb,
+                lock_timeout_s=s.lock_timeout_s,
+                report=log,
+            )
             if not report.usable:
-                raise UserError(f"nothing in {corpus} could be indexed", "point --corpus at a folder of articles")
+                raise UserError(
+                    f"nothing in {corpus} could be indexed", "point --corpus at a folder of articles"
+                )
             log(f"indexed {corpus} ({report.chunks_written} chunks) in {report.seconds:.1f}s")
         tty = sys.stderr.isatty()
         done = [0]
@@ -379,8 +436,9 @@ def eval_command(set_path: Path | None, corpus: Path | None, out: Path | None, k
                 took = row.get("timings", {}).get("total_s", 0.0)
                 log(f"[{done[0]}/{len(items)}] {row['id']}: {row['mode'] or 'not scored'} ({took:.2f}s)")
 
-        rows = run_items(items, app.answerer, answer_options(app, k, None, None, None), progress=tty,
-                         on_row=progress_line)
+        rows = run_items(
+            items, app.answerer, answer_options(app, k, None, None, None), progress=tty, on_row=progress_line
+        )
     if out:
         write_rows(out, rows)
         log(f"wrote {len(rows)} result lines to {out}")
