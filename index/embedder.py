@@ -139,7 +139,7 @@ class LlamaEmbedder:
         n_threads: int,
         flash_attn: bool = True,
         n_gpu_layers: int = 0,
-        batch_tokens: int = 2048,
+        batch_tokens: int = 512,
     ) -> None:
         self.model_path = model_path
         self.name = name

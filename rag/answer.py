@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from index.errors import UserError
+from rag import qtype
 from rag import text as t
 from rag.judge import judge
 from rag.llm import ChatModel, TokenSink
@@ -22,6 +23,7 @@ from rag.prompts import render
 from rag.retrieve import Evidence, Retriever
 
 MAX_QUESTION_CHARS = 2000
+MIN_STATEMENT_TERMS = 3  # "President Trump is" is not a statement worth citing
 NOT_FOUND_MARK = "NOT IN THE ARTICLES"
 REFUSAL = re.compile(
     r"not in the articles|does not (?:say|mention|answer|provide)|doesn't (?:say|mention)|no information|"
@@ -83,7 +85,7 @@ class AnswerOptions:
     doc: str | None = None
     since: str | None = None
     until: str | None = None
-    min_key_coverage: float = 0.5
+    min_key_coverage: float = 0.6
 
 
 def check_question(question: str) -> str:
@@ -109,7 +111,9 @@ def standalone(question: str, history: Sequence[tuple[str, str]]) -> str:
     return f"{question} (about: {previous})"
 
 
-def key_coverage(question: str, evidence: Sequence[Evidence]) -> tuple[float, list[str]]:
+def key_coverage(
+    question: str, evidence: Sequence[Evidence], specific_from: str | None = None
+) -> tuple[float, list[str]]:
     """Share of the question's key terms that the evidence contains, and the missing ones.
 
     Names and numbers in the question count double: a question about a person or figure the
@@ -118,9 +122,10 @@ def key_coverage(question: str, evidence: Sequence[Evidence]) -> tuple[float, li
     terms = t.key_terms(question)
     if not terms:
         return 1.0, []
-    haystack = t.fold(" ".join(e.text + " " + e.title for e in evidence)).lower()
-    have = t.content_terms(haystack)
-    important = {t.stem(n) for n in t.names(question)} | t.numbers(question)
+    joined = " ".join(e.text + " " + e.title for e in evidence)
+    haystack = t.fold(joined).lower()
+    have = t.content_terms(joined)
+    important = t.specific_terms(specific_from or question)
     weight = {term: (2.0 if term in important else 1.0) for term in terms}
     found = {term for term in terms if term in have or t.name_in(term, haystack)}
     missing = sorted(terms - found)
@@ -137,15 +142,18 @@ def split_statements(answer: str) -> list[str]:
 
 
 def attach_citations(
-    draft: str, evidence: Sequence[Evidence]
+    draft: str, evidence: Sequence[Evidence], question: str = ""
 ) -> tuple[list[tuple[str, list[int]]], list[str]]:
     """Pair each statement with the evidence (0-based) that supports it; return the unsupported ones."""
     kept: list[tuple[str, list[int]]] = []
     dropped: list[str] = []
     for raw in split_statements(draft):
         hinted = [int(x) - 1 for m in MARKER.finditer(raw) for x in m.group(1).split(",")]
-        statement = MARKER.sub("", raw).strip()
-        if len(t.content_terms(statement)) == 0 or REFUSAL.search(statement):
+        statement = MARKER.sub("", raw).strip(" ()[]")
+        if len(t.content_terms(statement)) < MIN_STATEMENT_TERMS or REFUSAL.search(statement):
+            continue
+        if question and not qtype.satisfies(qtype.expected_type(question), statement, question):
+            dropped.append(statement)  # true or not, it does not answer what was asked
             continue
         order = [i for i in hinted if 0 <= i < len(evidence)] + [
             i for i in range(len(evidence)) if i not in hinted
@@ -165,6 +173,8 @@ def attach_citations(
 def _support_by_pair(statement: str, evidence: Sequence[Evidence]) -> list[int] | None:
     for i in range(len(evidence)):
         for j in range(i + 1, len(evidence)):
+            if evidence[i].doc_id != evidence[j].doc_id:
+                continue  # a sentence stitched from two articles is how attributions get swapped
             if judge(statement, [evidence[i].text, evidence[j].text]).supported:
                 return [i, j]
     return None
@@ -193,19 +203,35 @@ def render_answer(
     return " ".join(parts), citations
 
 
+def answer_messages(question: str, evidence: Sequence[Evidence]) -> list[dict[str, str]]:
+    """System prompt and worked examples first: a static prefix llama.cpp keeps in its KV cache."""
+    messages = [{"role": "system", "content": render("system")}]
+    for n in (1, 2):
+        messages.append({"role": "user", "content": render(f"example_question_{n}")})
+        messages.append({"role": "assistant", "content": render(f"example_answer_{n}")})
+    messages.append(
+        {"role": "user", "content": render("answer", evidence=format_evidence(evidence), question=question)}
+    )
+    return messages
+
+
 def format_evidence(evidence: Sequence[Evidence]) -> str:
     lines = []
     for n, ev in enumerate(evidence, 1):
-        source = ev.title if len(ev.title) <= 60 else ev.title[:57] + "…"
-        if ev.date:
-            source += f", {ev.date}"
-        lines.append(render("evidence_line", n=n, source=source, text=" ".join(ev.text.split())))
+        lines.append(render("evidence_line", n=n, text=" ".join(ev.text.split())))
     return "\n".join(lines)
 
 
-def extractive(question: str, evidence: Sequence[Evidence]) -> tuple[str, list[Citation]]:
+def extractive(question: str, evidence: Sequence[Evidence]) -> tuple[str, list[Citation]] | None:
+    """Quote the evidence that best answers the question; None when nothing of the right kind exists."""
     terms = t.key_terms(question)
-    ranked = sorted(evidence, key=lambda e: (len(terms & t.content_terms(e.text)), e.score), reverse=True)
+    kind = qtype.expected_type(question)
+    usable = [
+        e for e in evidence if qtype.satisfies(kind, e.text, question) and terms & t.content_terms(e.text)
+    ]
+    if not usable:
+        return None
+    ranked = sorted(usable, key=lambda e: (len(terms & t.content_terms(e.text)), e.score), reverse=True)
     picked = ranked[:2] if len(ranked) > 1 and ranked[1].lexical >= 0.5 else ranked[:1]
     quotes = " ".join(f"“{' '.join(e.text.split())}” [{n}]" for n, e in enumerate(picked, 1))
     return render("extractive", quotes=quotes), [
@@ -273,7 +299,7 @@ class Answerer:
                 retrieved_docs=[e.doc_id for e in evidence],
             )
 
-        coverage, _missing = key_coverage(query if history else question, evidence)
+        coverage, _missing = key_coverage(query, evidence, specific_from=question)
         if not evidence or coverage < opts.min_key_coverage:
             return finish(render("abstain", question=question), "abstained", [])
 
@@ -291,9 +317,12 @@ class Answerer:
         timings["prompt_tokens"] = completion.prompt_tokens
         timings["completion_tokens"] = completion.completion_tokens
         draft = completion.text.strip()
-        kept, dropped = attach_citations(draft, evidence)
+        kept, dropped = attach_citations(draft, evidence, question)
         if kept:
             text, citations = render_answer(kept, evidence)
             return finish(text, "generated", citations, draft, dropped)
-        text, citations = extractive(question, evidence)
+        quoted = extractive(question, evidence)
+        if quoted is None:
+            return finish(render("abstain", question=question), "abstained", [], draft, dropped)
+        text, citations = quoted
         return finish(text, "extractive", citations, draft, dropped)

@@ -15,6 +15,7 @@ from index.store import CHUNKS, SENTENCES, Hit, Store
 from rag import text as t
 
 RRF_K = 60
+HEADLINE_PENALTY = 0.15
 
 
 @dataclass
@@ -135,6 +136,8 @@ class Retriever:
                 else 0.0
             )
             score = dense + 0.35 * lexical + 2.0 * rank_bonus + 3.0 * fused.get(sid, 0.0)
+            if not hit.text.rstrip().endswith((".", "!", "?", '"', "”", "’")):
+                score -= HEADLINE_PENALTY  # headlines and captions match names but rarely answer
             meta = hit.metadata
             page = int(meta.get("page", -1))
             scored.append(

@@ -323,13 +323,18 @@ def stem(word: str) -> str:
     if word.endswith("'s"):
         word = word[:-2]
     for suffix, keep in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             return word[: -len(suffix)] + keep
     return word
 
 
+_ABBREVIATION = re.compile(r"\b(?:[A-Z]\.){2,}")
+
+
 def words(text: str) -> list[str]:
-    return [w.strip(".'-") for w in _WORD.findall(fold(text))]
+    """Word tokens; dotted abbreviations collapse so 'U.S.' and 'US' are the same word."""
+    text = _ABBREVIATION.sub(lambda m: m.group().replace(".", ""), fold(text))
+    return [w.strip(".'-") for w in _WORD.findall(text)]
 
 
 def content_terms(text: str) -> set[str]:
@@ -394,6 +399,13 @@ def name_in(name: str, haystack_lower: str) -> bool:
     if len(name) >= 6:
         return re.search(rf"\b{re.escape(name[:-1])}", haystack_lower) is not None
     return False
+
+
+def specific_terms(question: str) -> set[str]:
+    """Terms a question cannot do without: names and anything with a digit (F-16, 2025, 40)."""
+    terms = key_terms(question)
+    named = {stem(n) for n in names(question)}
+    return {term for term in terms if term in named or any(ch.isdigit() for ch in term)}
 
 
 def key_terms(question: str) -> set[str]:

@@ -13,7 +13,11 @@ from rag.settings import load_settings, setting_sources
 EXPECTED_VARIABLES = {
     "system": set(),
     "answer": {"evidence", "question"},
-    "evidence_line": {"n", "source", "text"},
+    "evidence_line": {"n", "text"},
+    "example_question_1": set(),
+    "example_answer_1": set(),
+    "example_question_2": set(),
+    "example_answer_2": set(),
     "abstain": {"question"},
     "extractive": {"quotes"},
 }

@@ -1,0 +1,84 @@
+"""What kind of answer a question expects, so an answer of the wrong kind is not passed off as one.
+
+A copied sentence can be true and cited yet not answer the question ("How many civilians died?"
+answered with a sentence that has no number). These rules are deterministic and deliberately few.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rag import text as t
+
+_PATTERNS = [
+    (
+        "number",
+        re.compile(
+            r"^\s*(how (many|much|long|large|big|old)|what (percentage|share|number|amount|sum))\b", re.I
+        ),
+    ),
+    (
+        "date",
+        re.compile(
+            r"^\s*(when\b|(on |in )?(what|which) (date|day|year|month|time)\b)"
+            r"|\b(in|on) (what|which) (date|day|year|month)\b",
+            re.I,
+        ),
+    ),
+    (
+        "person",
+        re.compile(
+            r"^\s*(who|whom|whose)\b|^\s*which ([a-z-]+ ){0,2}(aide|journalist|spokesperson|spokesman|spokeswoman|"
+            r"adviser|advisor|official|minister|secretary|president|leader|envoy|reporter|author|person|chief|"
+            r"director|librarian|scientist|mayor|councillor)\b",
+            re.I,
+        ),
+    ),
+    ("place", re.compile(r"^\s*where\b|\b(which|what) (country|city|region|place|town|state)\b", re.I)),
+]
+WEEKDAYS = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
+DURATION_WORDS = {"hour", "minute", "day", "week", "month", "year", "second"}
+
+
+def expected_type(question: str) -> str | None:
+    for kind, pattern in _PATTERNS:
+        if pattern.search(question):
+            return kind
+    return None
+
+
+def _numbers_without_years(text: str) -> set[str]:
+    """Counts and amounts, not the day or year of a date ("April 7, 2025" answers no 'how many')."""
+    from index.loaders import find_dates
+
+    for start, end, _iso in reversed(find_dates(text)):
+        text = text[:start] + " " + text[end:]
+    return {n for n in t.numbers(text) if not re.fullmatch(r"(19|20)\d\d", n)}
+
+
+def satisfies(kind: str | None, answer: str, question: str) -> bool:
+    """Does this sentence contain the kind of thing the question asks for?"""
+    if kind is None:
+        return True
+    if kind == "number":
+        asks_year = re.search(r"\byears?\b", question, re.I) is not None
+        found = t.numbers(answer) if asks_year else _numbers_without_years(answer)
+        if re.search(r"^\s*how long\b", question, re.I):
+            words = {t.stem(w) for w in re.findall(r"[a-z]+", t.fold(answer).lower())}
+            return bool(found) or bool(words & DURATION_WORDS)
+        if not found - _numbers_without_years(question):
+            return False
+        counted = re.match(r"^\s*how many ([a-z]+)", t.fold(question).lower())
+        if counted:  # "how many civilians" is not answered by "the two leaders"
+            return re.search(rf"\b{re.escape(t.stem(counted.group(1)))}", t.fold(answer).lower()) is not None
+        return True
+    if kind == "date":
+        lowered = t.fold(answer).lower()
+        return bool(
+            t.months(answer)
+            or WEEKDAYS & set(re.findall(r"[a-z]+", lowered))
+            or re.search(r"\b(19|20)\d\d\b", answer)
+            or re.search(r"\b(yesterday|today|last (week|month|year))\b", lowered)
+        )
+    new_names = t.names(answer) - t.names(question)
+    return bool(new_names)
