@@ -50,19 +50,21 @@ def statements_with_markers(answer: str) -> list[tuple[str, list[int]]]:
     """Split an answer into statements and the citation numbers each one carries."""
     from index.chunking import sentence_spans
 
-    out = []
+    pieces: list[str] = []
     for span in sentence_spans(answer):
-        numbers = [int(n) for m in CITATION_MARKER.finditer(span.text) for n in re.findall(r"\d+", m.group())]
-        text = CITATION_MARKER.sub("", span.text).strip()
-        if re.search(r"[A-Za-z0-9]", text):
-            out.append((text, numbers))
-    # a marker standing alone after a sentence belongs to the statement before it
-    merged: list[tuple[str, list[int]]] = []
-    for text, numbers in out:
-        if merged and not re.search(r"[A-Za-z]{2}", text):
-            merged[-1][1].extend(numbers)
+        if pieces and pieces[-1].count("“") > pieces[-1].count("”"):
+            pieces[-1] += " " + span.text  # a quotation that spans sentences is one statement
         else:
-            merged.append((text, numbers))
+            pieces.append(span.text)
+    merged: list[tuple[str, list[int]]] = []
+    for piece in pieces:
+        numbers = [int(n) for m in CITATION_MARKER.finditer(piece) for n in re.findall(r"\d+", m.group())]
+        text = CITATION_MARKER.sub("", piece).strip()
+        if not re.search(r"[A-Za-z]{2}", text):
+            if merged:  # a marker standing alone after a sentence belongs to that sentence
+                merged[-1][1].extend(numbers)
+            continue
+        merged.append((text, numbers))
     return merged
 
 

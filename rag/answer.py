@@ -123,7 +123,7 @@ def key_coverage(
     if not terms:
         return 1.0, []
     joined = " ".join(e.text + " " + e.title for e in evidence)
-    haystack = t.fold(joined).lower()
+    haystack = t.haystack(joined)
     have = t.content_terms(joined)
     important = t.specific_terms(specific_from or question)
     weight = {term: (2.0 if term in important else 1.0) for term in terms}
@@ -154,6 +154,9 @@ def attach_citations(
             continue
         if question and not qtype.satisfies(qtype.expected_type(question), statement, question):
             dropped.append(statement)  # true or not, it does not answer what was asked
+            continue
+        if question and t.key_terms(question) and not t.key_terms(question) & t.content_terms(statement):
+            dropped.append(statement)  # a true sentence about something else
             continue
         order = [i for i in hinted if 0 <= i < len(evidence)] + [
             i for i in range(len(evidence)) if i not in hinted
@@ -317,7 +320,7 @@ class Answerer:
         timings["prompt_tokens"] = completion.prompt_tokens
         timings["completion_tokens"] = completion.completion_tokens
         draft = completion.text.strip()
-        kept, dropped = attach_citations(draft, evidence, question)
+        kept, dropped = attach_citations(draft, evidence, query)
         if kept:
             text, citations = render_answer(kept, evidence)
             return finish(text, "generated", citations, draft, dropped)

@@ -25,7 +25,7 @@ class Verdict:
 
 def judge(statement: str, passages: Sequence[str], threshold: float = COVERAGE_THRESHOLD) -> Verdict:
     joined = " \n".join(passages)
-    haystack = t.fold(joined).lower()
+    haystack = t.haystack(joined)
     terms = t.content_terms(statement)
     if not terms:
         return Verdict(False, 0.0, reason="no content")

@@ -28,8 +28,8 @@ _PATTERNS = [
     (
         "person",
         re.compile(
-            r"^\s*(who|whom|whose)\b|^\s*which ([a-z-]+ ){0,2}(aide|journalist|spokesperson|spokesman|spokeswoman|"
-            r"adviser|advisor|official|minister|secretary|president|leader|envoy|reporter|author|person|chief|"
+            r"^\s*(who|whom|whose)\b|^\s*which ([a-z-]+ ){0,2}"
+            r"(aide|journalist|spokesperson|spokesman|spokeswoman|adviser|advisor|official|minister|secretary|president|leader|envoy|reporter|author|person|chief|"
             r"director|librarian|scientist|mayor|councillor)\b",
             re.I,
         ),
@@ -41,6 +41,7 @@ DURATION_WORDS = {"hour", "minute", "day", "week", "month", "year", "second"}
 
 
 def expected_type(question: str) -> str | None:
+    question = re.sub(r"^\s*(and|but|so|also|then)\b[\s,]*", "", question.split(" (about: ")[0], flags=re.I)
     for kind, pattern in _PATTERNS:
         if pattern.search(question):
             return kind

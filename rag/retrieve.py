@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -51,11 +52,18 @@ def rrf(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> dict[str, float]:
     return fused
 
 
-def lexical_overlap(question_terms: set[str], sentence: str) -> float:
+def lexical_overlap(question_terms: set[str], sentence: str, idf: dict[str, float] | None = None) -> float:
+    """Share of the question's key terms in the sentence, each weighted by its rarity among candidates.
+
+    A name that every candidate mentions ("Zelenskyy") then counts little, and the term that tells
+    the candidates apart ("asked", "Patriot") counts a lot.
+    """
     if not question_terms:
         return 0.0
     terms = t.content_terms(sentence)
-    return len(question_terms & terms) / len(question_terms)
+    weight = idf or {}
+    total = sum(weight.get(q, 1.0) for q in question_terms)
+    return sum(weight.get(q, 1.0) for q in question_terms & terms) / total
 
 
 def build_where(
@@ -124,12 +132,18 @@ class Retriever:
         missing = [i for i, h in candidates.items() if "_vector" not in h.metadata]
         vectors = self.store.vectors(SENTENCES, missing)
         q_terms = t.key_terms(question)
+        candidate_terms = {sid: t.content_terms(h.text) for sid, h in candidates.items()}
+        n_candidates = max(1, len(candidates))
+        idf = {
+            q: math.log(1 + n_candidates / (1 + sum(q in terms for terms in candidate_terms.values())))
+            for q in q_terms
+        }
         chunk_rank = {cid: r for r, cid in enumerate(chunk_ids)}
         scored: list[Evidence] = []
         for sid, hit in candidates.items():
             vec = hit.metadata.get("_vector") or vectors.get(sid)
             dense = float(np.dot(q_vec, np.asarray(vec))) if vec is not None else hit.score
-            lexical = lexical_overlap(q_terms, hit.text)
+            lexical = lexical_overlap(q_terms, hit.text, idf)
             rank_bonus = (
                 1.0 / (RRF_K + chunk_rank[hit.metadata["chunk_id"]])
                 if hit.metadata.get("chunk_id") in chunk_rank

@@ -317,8 +317,24 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
 
 
+# A few verbs news writers vary on purpose; each group counts as one term ("asked for" ~ "urged").
+SYNONYM_GROUPS = [
+    ("ask", "urg", "urge", "request", "demand"),
+    ("pledge", "promis", "promise", "vow", "commit", "assur", "assure"),
+    ("talk", "discuss", "spok", "spoke", "speak", "convers", "conversation"),
+    ("agree", "agre", "accept"),
+    ("kill", "die", "dead", "death"),
+]
+CANONICAL = {member: group[0] for group in SYNONYM_GROUPS for member in group}
+
+
 @lru_cache(maxsize=8192)
 def stem(word: str) -> str:
+    base = _stem(word)
+    return CANONICAL.get(base, base)
+
+
+def _stem(word: str) -> str:
     word = word.lower().strip(".'-")
     if word.endswith("'s"):
         word = word[:-2]
@@ -329,6 +345,11 @@ def stem(word: str) -> str:
 
 
 _ABBREVIATION = re.compile(r"\b(?:[A-Z]\.){2,}")
+
+
+def haystack(text: str) -> str:
+    """Lower-case ASCII with dotted abbreviations collapsed, for verbatim name and word lookups."""
+    return _ABBREVIATION.sub(lambda m: m.group().replace(".", ""), fold(text)).lower()
 
 
 def words(text: str) -> list[str]:
@@ -365,13 +386,15 @@ def polarity_words(text: str) -> set[str]:
 def names(text: str) -> set[str]:
     """Capitalised words that are not sentence-initial or common words: people, places, organisations."""
     out = set()
-    for sentence in re.split(r"(?<=[.!?])\s+|\n", fold(text)):
+    text = _ABBREVIATION.sub(lambda m: m.group().replace(".", ""), fold(text))
+    for sentence in re.split(r"(?<=[.!?])\s+|\n", text):
         tokens = re.findall(r"[A-Za-z][A-Za-z'\-]*", sentence)
         for token in tokens:
             bare = token.strip("'-")
             if bare.endswith("'s"):
                 bare = bare[:-2]
-            if len(bare) < 3 or not bare[0].isupper():
+            acronym = len(bare) >= 2 and bare.isupper()  # US, EU, NSA: who did what hinges on them
+            if (len(bare) < 3 and not acronym) or not bare[0].isupper():
                 continue
             lower = bare.lower()
             if lower in STOPWORDS or lower in MONTH_NAMES:

@@ -132,7 +132,8 @@ def test_generated_answer_json_contract(corpus_index):
         assert source[citation["start"] : citation["end"]] == citation["text"]
         assert set(citation) == {"n", "doc_id", "chunk_id", "title", "date", "page", "text", "start", "end"}
     assert "6.5 percent" in result["citations"][0]["text"]
-    assert "Evidence:" in chat.prompts[0][1]["content"]
+    assert chat.prompts[0][-1]["content"].startswith("Facts:\n[1]")
+    assert chat.prompts[0][-1]["content"].endswith("Question: What pay rise did the union accept?")
 
 
 def test_unverifiable_draft_falls_back_to_quoting_the_evidence(corpus_index):

@@ -147,3 +147,9 @@ def test_malformed_eval_set_is_a_user_error(tmp_path):
     bad.write_text('{"id": "x"}\n')
     with pytest.raises(UserError, match="bad.jsonl:1: missing"):
         load_set(bad)
+
+
+def test_a_quotation_spanning_sentences_is_one_statement():
+    passage = "“We met today. We agreed on the plan,” the mayor said."
+    s = citation_scores(f"The articles say: {passage} [1]", {1: passage})
+    assert (s.statements, s.recall, s.precision) == (1, 1.0, 1.0)
