@@ -141,35 +141,67 @@ def split_statements(answer: str) -> list[str]:
     return [s.text.strip() for s in sentence_spans(answer) if s.text.strip()]
 
 
+CLAUSE_BREAK = re.compile(
+    r",\s|;\s|\s(?:which|who|during|in the|on the|between|while|because|after|before|as part of|according to|"
+    r"with the|for the|at the)\s",
+    re.I,
+)
+META_PREFIX = re.compile(r"^\s*(the answer is|answer|the facts are|facts?|based on the facts)\s*:\s*", re.I)
+
+
+def clause_prefixes(statement: str) -> list[str]:
+    """The statement, then ever shorter prefixes ending before a clause break.
+
+    Small models restate the question or add a flourish ("…on Wednesday, which is a day of the
+    week"); cutting the unsupported tail keeps the supported claim instead of discarding it.
+    """
+    cuts = sorted({m.start() for m in CLAUSE_BREAK.finditer(statement) if m.start() > 0}, reverse=True)
+    out = [statement]
+    for cut in cuts:
+        prefix = statement[:cut].rstrip(" ,;:")
+        if prefix and prefix not in out:
+            out.append(prefix + ".")
+    return out
+
+
 def attach_citations(
     draft: str, evidence: Sequence[Evidence], question: str = ""
 ) -> tuple[list[tuple[str, list[int]]], list[str]]:
     """Pair each statement with the evidence (0-based) that supports it; return the unsupported ones."""
     kept: list[tuple[str, list[int]]] = []
     dropped: list[str] = []
+    kind = qtype.expected_type(question) if question else None
+    own_question = question.split(" (about: ")[0]
+    key = t.key_terms(own_question) or t.key_terms(question)
+    asked = t.content_terms(question)
     for raw in split_statements(draft):
         hinted = [int(x) - 1 for m in MARKER.finditer(raw) for x in m.group(1).split(",")]
-        statement = MARKER.sub("", raw).strip(" ()[]")
+        statement = META_PREFIX.sub("", MARKER.sub("", raw)).strip(" ()[]*")
         if len(t.content_terms(statement)) < MIN_STATEMENT_TERMS or REFUSAL.search(statement):
-            continue
-        if question and not qtype.satisfies(qtype.expected_type(question), statement, question):
-            dropped.append(statement)  # true or not, it does not answer what was asked
-            continue
-        if question and t.key_terms(question) and not t.key_terms(question) & t.content_terms(statement):
-            dropped.append(statement)  # a true sentence about something else
             continue
         order = [i for i in hinted if 0 <= i < len(evidence)] + [
             i for i in range(len(evidence)) if i not in hinted
         ]
-        support = next((i for i in order if judge(statement, [evidence[i].text]).supported), None)
-        if support is None:
-            pair = _support_by_pair(statement, evidence)
-            if pair:
-                kept.append((statement, pair))
-            else:
-                dropped.append(statement)
-            continue
-        kept.append((statement, [support]))
+        found: tuple[str, list[int]] | None = None
+        for candidate in clause_prefixes(statement):
+            if len(t.content_terms(candidate)) < MIN_STATEMENT_TERMS:
+                break
+            if question and not qtype.satisfies(kind, candidate, question):
+                continue  # true or not, it does not answer what was asked
+            terms = t.content_terms(candidate)
+            if not terms - asked:
+                continue  # only restates the question
+            if key and not key & terms and kind not in ("person", "place"):
+                continue  # a true sentence about something else
+            support = next((i for i in order if judge(candidate, [evidence[i].text]).supported), None)
+            sources = [support] if support is not None else _support_by_pair(candidate, evidence)
+            if sources:
+                found = (candidate, sources)
+                break
+        if found:
+            kept.append(found)
+        else:
+            dropped.append(statement)
     return kept, dropped
 
 

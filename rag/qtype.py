@@ -81,5 +81,7 @@ def satisfies(kind: str | None, answer: str, question: str) -> bool:
             or re.search(r"\b(19|20)\d\d\b", answer)
             or re.search(r"\b(yesterday|today|last (week|month|year))\b", lowered)
         )
-    new_names = t.names(answer) - t.names(question)
+    acronyms = {w.lower() for w in re.findall(r"\b[A-Z]{2,}\b", t.fold(answer).replace(".", ""))}
+    asked = t.haystack(question)
+    new_names = {n for n in t.names(answer) - acronyms if not t.name_in(n, asked)}
     return bool(new_names)

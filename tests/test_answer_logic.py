@@ -179,3 +179,21 @@ def test_date_window_filters_evidence(corpus_index):
     bot, _ = answerer(corpus_index)
     result = bot.ask("How many maps were saved?", AnswerOptions(since="2030-01-01"))
     assert result.abstained
+
+
+def test_unsupported_tail_clause_is_cut_and_the_supported_claim_kept():
+    evidence = [ev("Donald Trump said the two leaders had a very good telephone call on Wednesday.", 0)]
+    kept, dropped = attach_citations(
+        "The answer is: The very good telephone call was held on Wednesday, which is a day of the week.",
+        evidence,
+        "On what day was the very good telephone call held?",
+    )
+    assert kept == [("The very good telephone call was held on Wednesday.", [0])] and dropped == []
+
+
+def test_statement_of_the_wrong_kind_is_dropped():
+    evidence = [ev("Axios reported that the two leaders discussed Russian strikes.", 0)]
+    kept, dropped = attach_citations(
+        "The two leaders discussed Russian strikes [1].", evidence, "How many civilians were killed in the strikes?"
+    )
+    assert kept == [] and dropped
