@@ -164,6 +164,21 @@ def clause_prefixes(statement: str) -> list[str]:
     return out
 
 
+def _misses_what_was_asked(
+    question: str, statement: str, sources: Sequence[Evidence], evidence: Sequence[Evidence]
+) -> bool:
+    """A figure from the question (a year, a number) that the evidence has but this passage lacks.
+
+    "How large is the 2025 budget?" answered from a sentence about the tram budget: the evidence
+    mentions 2025 elsewhere, so this passage is about something else.
+    """
+    own = question.split(" (about: ")[0]
+    cited = t.haystack(" ".join(e.text for e in sources) + " " + statement)
+    elsewhere = t.haystack(" ".join(e.text + " " + (e.date or "") for e in evidence))
+    figures = {term for term in t.specific_terms(own) if any(ch.isdigit() for ch in term)}
+    return any(t.name_in(term, elsewhere) and not t.name_in(term, cited) for term in figures)
+
+
 def attach_citations(
     draft: str, evidence: Sequence[Evidence], question: str = ""
 ) -> tuple[list[tuple[str, list[int]]], list[str]]:
@@ -195,10 +210,14 @@ def attach_citations(
                 continue  # a true sentence about something else
             support = next((i for i in order if judge(candidate, [evidence[i].text]).supported), None)
             sources = [support] if support is not None else _support_by_pair(candidate, evidence)
-            if sources:
+            if sources and not _misses_what_was_asked(
+                question, candidate, [evidence[i] for i in sources], evidence
+            ):
                 found = (candidate, sources)
                 break
-        if found:
+        if found and not any(
+            found[1] == k[1] and t.content_terms(found[0]) == t.content_terms(k[0]) for k in kept
+        ):
             kept.append(found)
         else:
             dropped.append(statement)
@@ -206,6 +225,8 @@ def attach_citations(
 
 
 def _support_by_pair(statement: str, evidence: Sequence[Evidence]) -> list[int] | None:
+    if t.numbers(statement):
+        return None  # a figure must come from one passage: pairs are how 37.8 becomes "the new record"
     for i in range(len(evidence)):
         for j in range(i + 1, len(evidence)):
             if evidence[i].doc_id != evidence[j].doc_id:
@@ -238,6 +259,10 @@ def render_answer(
     return " ".join(parts), citations
 
 
+def is_headline(sentence: str) -> bool:
+    return not sentence.rstrip().endswith((".", "!", "?", '"', "”", "’", ")"))
+
+
 def answer_messages(question: str, evidence: Sequence[Evidence]) -> list[dict[str, str]]:
     """System prompt and worked examples first: a static prefix llama.cpp keeps in its KV cache."""
     messages = [{"role": "system", "content": render("system")}]
@@ -259,10 +284,15 @@ def format_evidence(evidence: Sequence[Evidence]) -> str:
 
 def extractive(question: str, evidence: Sequence[Evidence]) -> tuple[str, list[Citation]] | None:
     """Quote the evidence that best answers the question; None when nothing of the right kind exists."""
-    terms = t.key_terms(question)
+    terms = t.key_terms(question) - t.specific_terms(question) or t.key_terms(question)
     kind = qtype.expected_type(question)
     usable = [
-        e for e in evidence if qtype.satisfies(kind, e.text, question) and terms & t.content_terms(e.text)
+        e
+        for e in evidence
+        if qtype.satisfies(kind, e.text, question)
+        and terms & t.content_terms(e.text)
+        and not is_headline(e.text)
+        and not _misses_what_was_asked(question, "", [e], evidence)
     ]
     if not usable:
         return None

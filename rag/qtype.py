@@ -14,7 +14,9 @@ _PATTERNS = [
     (
         "number",
         re.compile(
-            r"^\s*(how (many|much|long|large|big|old)|what (percentage|share|number|amount|sum))\b", re.I
+            r"^\s*(how (many|much|long|large|big|old|low|high|far|fast|tall|deep|hot|cold|warm|heavy)"
+            r"|what (percentage|share|number|amount|sum))\b",
+            re.I,
         ),
     ),
     (

@@ -169,6 +169,7 @@ STOPWORDS = frozenset(
         "t",
         "one",
         "two",
+        "new",
     ]
 )
 QUESTION_FILLER = frozenset(

@@ -94,12 +94,21 @@ def test_markers_follow_support_not_the_model_and_are_renumbered_in_reading_orde
 def test_statement_needing_two_passages_cites_both():
     evidence = [
         ev("Dock workers in Portmere ended a strike on Sunday.", 0),
-        ev("The union accepted a pay rise of 6.5 percent.", 1),
+        ev("The union accepted the pay offer from the port company.", 1),
     ]
     kept, _ = attach_citations(
-        "Dock workers in Portmere ended a strike and accepted a 6.5 percent pay rise.", evidence
+        "Dock workers in Portmere ended a strike and accepted the pay offer.", evidence
     )
     assert kept and kept[0][1] == [0, 1]
+
+
+def test_figures_are_never_stitched_from_two_passages():
+    evidence = [
+        ev("Thermometers reached 39.4 degrees on Monday, the highest ever measured.", 0),
+        ev("The previous record, 37.8 degrees, was set in 2019.", 1),
+    ]
+    kept, dropped = attach_citations("The highest temperature ever measured was 37.8 degrees.", evidence)
+    assert kept == [] and dropped
 
 
 def test_generated_answer_json_contract(corpus_index):
@@ -194,6 +203,8 @@ def test_unsupported_tail_clause_is_cut_and_the_supported_claim_kept():
 def test_statement_of_the_wrong_kind_is_dropped():
     evidence = [ev("Axios reported that the two leaders discussed Russian strikes.", 0)]
     kept, dropped = attach_citations(
-        "The two leaders discussed Russian strikes [1].", evidence, "How many civilians were killed in the strikes?"
+        "The two leaders discussed Russian strikes [1].",
+        evidence,
+        "How many civilians were killed in the strikes?",
     )
     assert kept == [] and dropped
