@@ -1,0 +1,50 @@
+"""CI's quality gate: the eval sets run end to end with the default models and must hold their floors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import require_shared
+from tests.test_cli import rag
+
+ROOT = Path(__file__).resolve().parent.parent
+FLOORS = json.loads((ROOT / "eval" / "floors.json").read_text())
+
+
+@pytest.mark.parametrize("name", [k for k in FLOORS if not k.startswith("_")])
+def test_eval_metrics_hold_their_floors(name, tmp_path):
+    spec = FLOORS[name]
+    corpus = (ROOT / spec["corpus"]).resolve()
+    if "shared" in spec["corpus"]:
+        require_shared(corpus)
+    args = [
+        "eval",
+        "--set",
+        spec["set"],
+        "--corpus",
+        str(corpus),
+        "--json",
+        "--out",
+        str(tmp_path / "rows.jsonl"),
+    ]
+    if spec.get("split"):
+        args += ["--split", spec["split"]]
+    result = rag(*args, env={"RAG_N_THREADS": "2", "RAG_SEED": "0", "RAG_TEMPERATURE": "0"}, timeout=900)
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads(result.stdout)["summary"]
+    print(
+        f"{name}: "
+        + json.dumps({k: summary[k] for k in [*spec["min"], *spec["max"], "mode_share", "total_s_p50"]})
+    )
+    failures = [
+        f"{k}={summary[k]} < {v}" for k, v in spec["min"].items() if summary[k] is None or summary[k] < v
+    ]
+    failures += [
+        f"{k}={summary[k]} > {v}" for k, v in spec["max"].items() if summary[k] is None or summary[k] > v
+    ]
+    assert not failures, f"{name}: " + "; ".join(failures)
+    rows = [json.loads(x) for x in (tmp_path / "rows.jsonl").read_text().splitlines()]
+    assert all(r["scored"] or r["kind"] == "summary" for r in rows)
