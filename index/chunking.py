@@ -49,11 +49,7 @@ def _segmenter():  # type: ignore[no-untyped-def]
 def sentence_spans(text: str) -> list[Sentence]:
     """Sentences of a text as verbatim spans; lines are split first so headlines stand alone."""
     out: list[Sentence] = []
-    for line_match in re.finditer(r"[^\n]+", text):
-        line = line_match.group()
-        if not line.strip():
-            continue
-        base = line_match.start()
+    for base, line in _blocks(text):
         cursor = 0
         for segment in _segmenter().segment(line):
             piece = segment.strip()
@@ -66,6 +62,26 @@ def sentence_spans(text: str) -> list[Sentence]:
             for start, end in _split_long(pos, cursor, line):
                 out.append(Sentence(base + start, base + end, text[base + start : base + end]))
     return out
+
+
+PYSBD_BLOCK_CHARS = 4000  # pysbd is quadratic in its input: 100 KB takes seconds, 2 MB never ends
+
+
+def _blocks(text: str) -> list[tuple[int, str]]:
+    """Lines of text, with very long lines cut after a sentence end so pysbd sees bounded input."""
+    blocks = []
+    for line_match in re.finditer(r"[^\n]+", text):
+        line, base = line_match.group(), line_match.start()
+        if not line.strip():
+            continue
+        while len(line) > PYSBD_BLOCK_CHARS:
+            cut = max(line.rfind(". ", 0, PYSBD_BLOCK_CHARS), line.rfind("? ", 0, PYSBD_BLOCK_CHARS))
+            cut = cut + 2 if cut > PYSBD_BLOCK_CHARS // 4 else PYSBD_BLOCK_CHARS
+            blocks.append((base, line[:cut]))
+            line, base = line[cut:], base + cut
+        if line.strip():
+            blocks.append((base, line))
+    return blocks
 
 
 def _split_long(start: int, end: int, line: str) -> list[tuple[int, int]]:

@@ -153,3 +153,33 @@ def test_a_quotation_spanning_sentences_is_one_statement():
     passage = "“We met today. We agreed on the plan,” the mayor said."
     s = citation_scores(f"The articles say: {passage} [1]", {1: passage})
     assert (s.statements, s.recall, s.precision) == (1, 1.0, 1.0)
+
+
+def test_compare_reports_deltas_and_changed_items(tmp_path):
+    from eval.runner import compare, write_rows
+
+    def row(item_id, fr, mode):
+        return {
+            "id": item_id,
+            "kind": "answer",
+            "scored": True,
+            "abstained": mode == "abstained",
+            "mode": mode,
+            "scores": {
+                "fact_recall": fr,
+                "citation_recall": 1.0,
+                "citation_precision": 1.0,
+                "statements": 1,
+                "source_hit": 1.0,
+                "recall_at_k": 1.0,
+                "mrr": 1.0,
+            },
+            "timings": {"total_s": 1.0, "retrieve_s": 0.1, "generate_s": 0.5, "completion_tokens": 5},
+        }
+
+    write_rows(tmp_path / "a.jsonl", [row("x", 1.0, "generated"), row("y", 0.0, "abstained")])
+    write_rows(tmp_path / "b.jsonl", [row("x", 1.0, "generated"), row("y", 1.0, "extractive")])
+    result = compare(tmp_path / "a.jsonl", tmp_path / "b.jsonl")
+    assert result["deltas"]["fact_recall"] == {"a": 0.5, "b": 1.0, "delta": 0.5}
+    assert result["deltas"]["false_abstention_rate"]["delta"] == -0.5
+    assert [c["id"] for c in result["changed"]] == ["y"]
