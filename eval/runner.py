@@ -12,6 +12,7 @@ from typing import Any
 from eval.metrics import aggregate, citation_scores, fact_recall, retrieval_scores
 from index.errors import UserError
 from rag.answer import Answer, Answerer, AnswerOptions
+from rag.judge import passage_context
 
 KINDS = {"answer", "unanswerable", "summary"}
 REQUIRED = {"id", "kind", "question", "facts", "sources", "category", "split"}
@@ -45,7 +46,7 @@ def load_set(path: Path) -> list[dict[str, Any]]:
 
 
 def score_answer(item: dict[str, Any], answer: Answer, k: int) -> dict[str, Any]:
-    passages = {c.n: c.text for c in answer.citations}
+    passages = {c.n: passage_context(c.text, c.title, c.date) for c in answer.citations}
     cites = citation_scores(answer.answer, passages) if not answer.abstained else None
     recall_k, mrr = retrieval_scores(answer.retrieved_docs, item["sources"], k)
     return {

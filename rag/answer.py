@@ -17,7 +17,7 @@ from typing import Any
 from index.errors import UserError
 from rag import qtype
 from rag import text as t
-from rag.judge import judge
+from rag.judge import judge, passage_context
 from rag.llm import ChatModel, TokenSink
 from rag.prompts import render
 from rag.retrieve import Evidence, Retriever
@@ -122,7 +122,7 @@ def key_coverage(
     terms = t.key_terms(question)
     if not terms:
         return 1.0, []
-    joined = " ".join(e.text + " " + e.title for e in evidence)
+    joined = " ".join(passage_context(e.text, e.title, e.date) for e in evidence)
     haystack = t.haystack(joined)
     have = t.content_terms(joined)
     important = t.specific_terms(specific_from or question)
@@ -208,7 +208,7 @@ def attach_citations(
                 continue  # only restates the question
             if key and not key & terms and kind not in ("person", "place"):
                 continue  # a true sentence about something else
-            support = next((i for i in order if judge(candidate, [evidence[i].text]).supported), None)
+            support = next((i for i in order if judge(candidate, [_context(evidence[i])]).supported), None)
             sources = [support] if support is not None else _support_by_pair(candidate, evidence)
             if sources and not _misses_what_was_asked(
                 question, candidate, [evidence[i] for i in sources], evidence
@@ -224,6 +224,10 @@ def attach_citations(
     return kept, dropped
 
 
+def _context(ev: Evidence) -> str:
+    return passage_context(ev.text, ev.title, ev.date)
+
+
 def _support_by_pair(statement: str, evidence: Sequence[Evidence]) -> list[int] | None:
     if t.numbers(statement):
         return None  # a figure must come from one passage: pairs are how 37.8 becomes "the new record"
@@ -231,7 +235,7 @@ def _support_by_pair(statement: str, evidence: Sequence[Evidence]) -> list[int] 
         for j in range(i + 1, len(evidence)):
             if evidence[i].doc_id != evidence[j].doc_id:
                 continue  # a sentence stitched from two articles is how attributions get swapped
-            if judge(statement, [evidence[i].text, evidence[j].text]).supported:
+            if judge(statement, [_context(evidence[i]), evidence[j].text]).supported:
                 return [i, j]
     return None
 

@@ -23,6 +23,25 @@ class Verdict:
     reason: str = ""
 
 
+def passage_context(text: str, title: str = "", date: str | None = None) -> str:
+    """A cited passage as a reader sees it: the article's title and date frame the sentence.
+
+    "The Independence Day call lasted 40 minutes" is supported by "Their conversation lasted 40
+    minutes" in an article titled "... Speak on Independence Day ..." (as in ALCE, where passages
+    carry their titles). The date is spelled out so "the July call" can be checked against it.
+    """
+    parts = [title.strip().rstrip(".…") + "." if title.strip() else "", text]
+    if date:
+        try:
+            from datetime import date as _date
+
+            day = _date.fromisoformat(date)
+            parts.append(f"(Dated {day.strftime('%B')} {day.day}, {day.year}; {date}.)")
+        except ValueError:
+            pass
+    return " ".join(p for p in parts if p)
+
+
 def judge(statement: str, passages: Sequence[str], threshold: float = COVERAGE_THRESHOLD) -> Verdict:
     joined = " \n".join(passages)
     haystack = t.haystack(joined)

@@ -170,6 +170,18 @@ STOPWORDS = frozenset(
         "one",
         "two",
         "new",
+        "besides",
+        "despite",
+        "although",
+        "however",
+        "meanwhile",
+        "following",
+        "amid",
+        "still",
+        "just",
+        "yet",
+        "instead",
+        "thus",
     ]
 )
 QUESTION_FILLER = frozenset(
