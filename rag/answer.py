@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from index.errors import UserError
+from index.store import CHUNKS
 from rag import qtype
 from rag import text as t
 from rag.judge import judge, passage_context
@@ -86,6 +87,7 @@ class AnswerOptions:
     since: str | None = None
     until: str | None = None
     min_key_coverage: float = 0.6
+    baseline: bool = False  # the usual recipe (top-k chunks, "cite your sources"), for comparison only
 
 
 def check_question(question: str) -> str:
@@ -331,6 +333,8 @@ class Answerer:
     ) -> Answer:
         opts = options or AnswerOptions()
         question = check_question(question)
+        if opts.baseline:
+            return self.ask_baseline(question, opts, history)
         load_s = self.load()
         t0 = time.perf_counter()
         query = standalone(question, history)
@@ -395,3 +399,61 @@ class Answerer:
             return finish(render("abstain", question=question), "abstained", [], draft, dropped)
         text, citations = quoted
         return finish(text, "extractive", citations, draft, dropped)
+
+    def ask_baseline(
+        self, question: str, opts: AnswerOptions, history: Sequence[tuple[str, str]] = ()
+    ) -> Answer:
+        """The plain recipe other tools ship: top-k chunks by embedding, the model cites as it likes.
+
+        Kept only so `rag eval --baseline` can measure what the grounded pipeline adds.
+        """
+        load_s = self.load()
+        t0 = time.perf_counter()
+        query = standalone(question, history)
+        vector = self.retriever.embedder.embed([query])[0]
+        chunks = self.retriever.store.query(CHUNKS, vector, min(opts.k, 4))
+        retrieve_s = time.perf_counter() - t0
+        sources = "\n\n".join(f"[{n}] {' '.join(h.text.split())}" for n, h in enumerate(chunks, 1))
+        messages = [{"role": "user", "content": render("baseline", sources=sources, question=question)}]
+        completion = self.chat.complete(messages, max_tokens=opts.max_tokens, temperature=opts.temperature)
+        text = completion.text.strip()
+        cited = sorted({int(x) for m in MARKER.finditer(text) for x in m.group(1).split(",")})
+        citations = []
+        for n in cited:
+            if 1 <= n <= len(chunks):
+                meta = chunks[n - 1].metadata
+                page = int(meta.get("page", -1))
+                citations.append(
+                    Citation(
+                        n,
+                        str(meta["doc_id"]),
+                        chunks[n - 1].id,
+                        str(meta.get("title", "")),
+                        str(meta.get("date") or "") or None,
+                        page if page >= 0 else None,
+                        chunks[n - 1].text,
+                        int(meta["start"]),
+                        int(meta["end"]),
+                    )
+                )
+        abstained = bool(re.search(r"don'?t know|do not know", text, re.I))
+        return Answer(
+            question=question,
+            answer=text,
+            mode="abstained" if abstained else "generated",
+            abstained=abstained,
+            citations=citations,
+            closest=[],
+            conflicts=[],
+            timings={
+                "load_s": round(load_s, 4),
+                "retrieve_s": round(retrieve_s, 4),
+                "generate_s": round(completion.seconds, 4),
+                "total_s": round(time.perf_counter() - t0, 4),
+                "prompt_tokens": completion.prompt_tokens,
+                "completion_tokens": completion.completion_tokens,
+            },
+            draft=text,
+            standalone_question=query,
+            retrieved_docs=[str(h.metadata["doc_id"]) for h in chunks],
+        )

@@ -380,6 +380,7 @@ def format_table(result: dict[str, Any]) -> str:
     "--compare", nargs=2, type=click.Path(exists=True, path_type=Path), help="Compare two results files."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+@click.option("--baseline", is_flag=True, help="Also run the plain top-k recipe and report both.")
 @handle_errors
 def eval_command(
     set_path: Path | None,
@@ -389,6 +390,7 @@ def eval_command(
     split: str | None,
     compare: tuple[Path, Path] | None,
     as_json: bool,
+    baseline: bool,
     **flags: Any,
 ) -> None:
     """Score answers against the facts in an eval set (no LLM judge)."""
@@ -436,17 +438,28 @@ def eval_command(
                 took = row.get("timings", {}).get("total_s", 0.0)
                 log(f"[{done[0]}/{len(items)}] {row['id']}: {row['mode'] or 'not scored'} ({took:.2f}s)")
 
-        rows = run_items(
-            items, app.answerer, answer_options(app, k, None, None, None), progress=tty, on_row=progress_line
-        )
+        options = answer_options(app, k, None, None, None)
+        rows = run_items(items, app.answerer, options, progress=tty, on_row=progress_line)
+        baseline_rows = []
+        if baseline:
+            done[0] = 0
+            options.baseline = True
+            baseline_rows = run_items(items, app.answerer, options, progress=tty, on_row=progress_line)
     if out:
         write_rows(out, rows)
         log(f"wrote {len(rows)} result lines to {out}")
+        if baseline_rows:
+            write_rows(out.with_name(out.stem + ".baseline" + out.suffix), baseline_rows)
     result = breakdown(rows)
+    if baseline_rows:
+        result["baseline"] = breakdown(baseline_rows)
     if as_json:
         click.echo(json.dumps(result, indent=2))
     else:
         click.echo(format_table(result))
+        if baseline_rows:
+            click.echo("\nbaseline (top-k chunks, the model cites as it likes):")
+            click.echo(format_table(result["baseline"]))
 
 
 # -- doctor ----------------------------------------------------------------------------------------
