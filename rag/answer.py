@@ -18,6 +18,7 @@ from index.errors import UserError
 from index.store import CHUNKS
 from rag import qtype
 from rag import text as t
+from rag.conflicts import find_conflicts
 from rag.judge import judge, passage_context
 from rag.llm import ChatModel, TokenSink
 from rag.prompts import render
@@ -265,6 +266,35 @@ def render_answer(
     return " ".join(parts), citations
 
 
+def _spell_date(iso: str) -> str:
+    from datetime import date
+
+    day = date.fromisoformat(iso)
+    return f"{day.strftime('%B')} {day.day}, {day.year}"
+
+
+def add_conflict_notes(
+    text: str, citations: list[Citation], conflicts: list[dict[str, Any]], evidence: Sequence[Evidence]
+) -> tuple[str, list[Citation]]:
+    """Say where the articles disagree, citing both sides, instead of silently picking one."""
+    citations = list(citations)
+    notes = []
+    for conflict in conflicts[:2]:
+        marks = []
+        for side in conflict["sides"]:
+            existing = next(
+                (c for c in citations if c.doc_id == side["doc_id"] and c.start == side["start"]), None
+            )
+            if existing is None:
+                ev = next(e for e in evidence if e.doc_id == side["doc_id"] and e.start == side["start"])
+                existing = Citation.from_evidence(len(citations) + 1, ev)
+                citations.append(existing)
+            value = _spell_date(side["value"]) if conflict["kind"] == "date" else side["value"]
+            marks.append(f"{value} [{existing.n}]")
+        notes.append(render(f"conflict_{conflict['kind']}", first=marks[0], second=marks[1]))
+    return " ".join([text, *notes]), citations
+
+
 def is_headline(sentence: str) -> bool:
     return not sentence.rstrip().endswith((".", "!", "?", '"', "”", "’", ")"))
 
@@ -393,12 +423,20 @@ class Answerer:
         kept, dropped = attach_citations(draft, evidence, query)
         if kept:
             text, citations = render_answer(kept, evidence)
-            return finish(text, "generated", citations, draft, dropped)
-        quoted = extractive(question, evidence)
-        if quoted is None:
-            return finish(render("abstain", question=question), "abstained", [], draft, dropped)
-        text, citations = quoted
-        return finish(text, "extractive", citations, draft, dropped)
+            mode = "generated"
+        else:
+            quoted = extractive(question, evidence)
+            if quoted is None:
+                return finish(render("abstain", question=question), "abstained", [], draft, dropped)
+            (text, citations), mode = quoted, "extractive"
+        cited_docs = {c.doc_id for c in citations}
+        conflicts = [
+            c for c in find_conflicts(evidence) if cited_docs & {side["doc_id"] for side in c["sides"]}
+        ]
+        text, citations = add_conflict_notes(text, citations, conflicts, evidence)
+        answer = finish(text, mode, citations, draft, dropped)
+        answer.conflicts = conflicts
+        return answer
 
     def ask_baseline(
         self, question: str, opts: AnswerOptions, history: Sequence[tuple[str, str]] = ()

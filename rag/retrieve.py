@@ -33,6 +33,7 @@ class Evidence:
     score: float
     dense: float = 0.0
     lexical: float = 0.0
+    vector: list[float] | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -168,6 +169,7 @@ class Retriever:
                     score=score,
                     dense=dense,
                     lexical=lexical,
+                    vector=list(vec) if vec is not None else None,
                 )
             )
         scored.sort(key=lambda e: e.score, reverse=True)

@@ -332,10 +332,10 @@ def fold(text: str) -> str:
 
 # A few verbs news writers vary on purpose; each group counts as one term ("asked for" ~ "urged").
 SYNONYM_GROUPS = [
-    ("ask", "urg", "urge", "request", "demand"),
-    ("pledge", "promis", "promise", "vow", "commit", "assur", "assure"),
-    ("talk", "discuss", "spok", "spoke", "speak", "convers", "conversation"),
-    ("agree", "agre", "accept"),
+    ("ask", "urg", "request", "demand"),
+    ("pledg", "promis", "vow", "commit", "assur"),
+    ("talk", "discuss", "spok", "speak", "conversation", "conversat"),
+    ("agre", "accept"),
     ("kill", "die", "dead", "death"),
 ]
 CANONICAL = {member: group[0] for group in SYNONYM_GROUPS for member in group}
@@ -353,7 +353,10 @@ def _stem(word: str) -> str:
         word = word[:-2]
     for suffix, keep in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)] + keep
+            word = word[: -len(suffix)] + keep
+            break
+    if word.endswith("e") and len(word) > 4 and not word[-2].isdigit():
+        word = word[:-1]  # pause/paused, issue/issued, advise/advised meet at one stem
     return word
 
 

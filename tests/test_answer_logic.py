@@ -10,7 +10,7 @@ from index.embedder import HashingEmbedder
 from index.errors import UserError
 from index.ingest import ingest
 from index.store import ChromaStore
-from rag.answer import Answerer, AnswerOptions, attach_citations, key_coverage, render_answer
+from rag.answer import Answerer, AnswerOptions, Citation, attach_citations, key_coverage, render_answer
 from rag.retrieve import Evidence, Retriever, rrf
 from tests.fakes import ScriptedChatModel
 
@@ -208,3 +208,68 @@ def test_statement_of_the_wrong_kind_is_dropped():
         "How many civilians were killed in the strikes?",
     )
     assert kept == [] and dropped
+
+
+def test_articles_that_date_the_same_event_differently_are_reported_with_both_sides():
+    from rag.answer import add_conflict_notes
+    from rag.conflicts import find_conflicts
+
+    a = Evidence(
+        "a/s1",
+        "a",
+        "a#0",
+        "Report A",
+        "2025-04-07",
+        None,
+        10,
+        80,
+        "The administration announced a pause in shipments of certain air defense missiles.",
+        1.0,
+    )
+    b = Evidence(
+        "b/s1",
+        "b",
+        "b#0",
+        "Report B",
+        "2025-07-04",
+        None,
+        5,
+        90,
+        "The White House confirmed it paused certain shipments of air defense missiles.",
+        0.9,
+    )
+    c = Evidence(
+        "c/s1",
+        "c",
+        "c#0",
+        "Report C",
+        "2025-07-05",
+        None,
+        0,
+        40,
+        "Firefighters saved 230 rare maps from the archive.",
+        0.5,
+    )
+    conflicts = find_conflicts([a, b, c])
+    assert len(conflicts) == 1 and conflicts[0]["kind"] == "date"
+    assert {s["value"] for s in conflicts[0]["sides"]} == {"2025-04-07", "2025-07-04"}
+    text, citations = add_conflict_notes(
+        "The shipments were paused [1].", [Citation.from_evidence(1, b)], conflicts, [a, b, c]
+    )
+    assert text.endswith(
+        "The articles are dated differently: April 7, 2025 [2] and July 4, 2025 [1]."
+    )
+    assert [c.doc_id for c in citations] == ["b", "a"]
+
+
+def test_same_unit_with_different_figures_is_a_conflict():
+    from rag.conflicts import find_conflicts
+
+    a = Evidence(
+        "a/s", "a", "a#0", "A", None, None, 0, 10, "The leaders spoke for 40 minutes about air defense.", 1
+    )
+    b = Evidence(
+        "b/s", "b", "b#0", "B", None, None, 0, 10, "The leaders spoke for 60 minutes about air defense.", 1
+    )
+    conflicts = find_conflicts([a, b])
+    assert [c["kind"] for c in conflicts] == ["number"] and conflicts[0]["about"].startswith("minut")

@@ -20,6 +20,9 @@ EXPECTED_VARIABLES = {
     "example_answer_2": set(),
     "abstain": {"question"},
     "extractive": {"quotes"},
+    "baseline": {"sources", "question"},
+    "conflict_date": {"first", "second"},
+    "conflict_number": {"first", "second"},
 }
 
 

@@ -1,0 +1,94 @@
+"""Disagreements between articles, found by rules (dates, figures), never by asking the model.
+
+Two evidence sentences from different articles that describe the same thing (many shared content
+words) but carry different article dates, or different figures for the same unit, are reported so
+the reader sees both sides instead of one picked silently.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+
+from rag import text as t
+from rag.retrieve import Evidence
+
+MIN_SHARED = 5
+MIN_JACCARD = 0.15
+MIN_DAYS_APART = 3
+SAME_EVENT_COSINE = 0.6  # MiniLM: paraphrases of one event score ~0.65-0.7, neighbouring events ~0.4-0.55
+_FIGURE = re.compile(r"(\d[\d,.]*)\s*(?:-\s*)?([a-z]+)")
+
+
+def _figures(text: str) -> dict[str, str]:
+    """Unit word -> number as written, e.g. {'minute': '40', 'percent': '6.5'}."""
+    out = {}
+    for number, unit in _FIGURE.findall(t.fold(text).lower()):
+        if re.fullmatch(r"(19|20)\d\d", number):
+            continue
+        out[t.stem(unit)] = number.rstrip(".,")
+    return out
+
+
+def _cosine(a: Evidence, b: Evidence) -> float:
+    if a.vector is None or b.vector is None:
+        return 0.0
+    return float(np.dot(np.asarray(a.vector), np.asarray(b.vector)))
+
+
+def _side(ev: Evidence, value: str) -> dict[str, Any]:
+    return {
+        "doc_id": ev.doc_id,
+        "title": ev.title,
+        "date": ev.date,
+        "value": value,
+        "text": ev.text,
+        "start": ev.start,
+        "end": ev.end,
+    }
+
+
+def find_conflicts(evidence: Sequence[Evidence]) -> list[dict[str, Any]]:
+    conflicts: list[dict[str, Any]] = []
+    seen: set[tuple[str, str, str]] = set()
+    for a, b in combinations(evidence, 2):
+        if a.doc_id == b.doc_id:
+            continue
+        terms_a = t.content_terms(a.text) - {t.stem(n) for n in t.names(a.text)}
+        terms_b = t.content_terms(b.text) - {t.stem(n) for n in t.names(b.text)}
+        shared = terms_a & terms_b
+        lexical_match = (
+            len(shared) >= MIN_SHARED and len(shared) / max(1, len(terms_a | terms_b)) >= MIN_JACCARD
+        )
+        if not lexical_match and _cosine(a, b) < SAME_EVENT_COSINE:
+            continue
+        about = " ".join(sorted(shared)[:6]) or "the same event"
+        if a.date and b.date and a.date != b.date:
+            from datetime import date
+
+            apart = abs((date.fromisoformat(a.date) - date.fromisoformat(b.date)).days)
+            key = ("date", *sorted((a.doc_id, b.doc_id)))
+            if apart >= MIN_DAYS_APART and key not in seen:
+                seen.add(key)  # type: ignore[arg-type]
+                conflicts.append(
+                    {"kind": "date", "about": about, "sides": [_side(a, a.date), _side(b, b.date)]}
+                )
+        fig_a, fig_b = _figures(a.text), _figures(b.text)
+        for unit in sorted(set(fig_a) & set(fig_b)):
+            if fig_a[unit] != fig_b[unit]:
+                key = (f"number:{unit}", *sorted((a.doc_id, b.doc_id)))
+                if key in seen:
+                    continue
+                seen.add(key)  # type: ignore[arg-type]
+                conflicts.append(
+                    {
+                        "kind": "number",
+                        "about": f"{unit} ({about})",
+                        "sides": [_side(a, fig_a[unit]), _side(b, fig_b[unit])],
+                    }
+                )
+    return conflicts
