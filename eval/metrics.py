@@ -136,7 +136,7 @@ def aggregate(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     cited_rows = [r for r in answer_rows if not r["abstained"] and r["scores"]["statements"]]
     scored = [r for r in rows if r["scored"]]
     modes = [r["mode"] for r in answer_rows + unanswerable]
-    timings = [r["timings"] for r in scored if r.get("timings")]
+    timings = [r["timings"] for r in answer_rows + unanswerable if r.get("timings")]
     gen_s = sum(t.get("generate_s", 0.0) for t in timings)
     gen_tokens = sum(t.get("completion_tokens", 0) for t in timings)
     out: dict[str, Any] = {
@@ -155,6 +155,10 @@ def aggregate(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "mode_share": {m: round(modes.count(m) / len(modes), 4) for m in sorted(set(modes))} if modes else {},
         "fact_coverage": mean([r["scores"]["fact_coverage"] for r in summary_rows]),
         "faithfulness": mean([r["scores"]["faithfulness"] for r in summary_rows]),
+        "summary_generated_share": mean([r["scores"]["generated_share"] for r in summary_rows]),
+        "summary_total_s_p50": round(percentile([r["timings"]["total_s"] for r in summary_rows], 50), 3)
+        if summary_rows
+        else None,
         "load_s": round(max((t.get("load_s", 0.0) for t in timings), default=0.0), 3),
         "tokens_per_s": round(gen_tokens / gen_s, 1) if gen_s else None,
     }

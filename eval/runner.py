@@ -12,7 +12,7 @@ from typing import Any
 from eval.metrics import aggregate, citation_scores, fact_recall, retrieval_scores
 from index.errors import UserError
 from rag.answer import Answer, Answerer, AnswerOptions
-from rag.judge import passage_context
+from rag.judge import judge, passage_context
 
 KINDS = {"answer", "unanswerable", "summary"}
 REQUIRED = {"id", "kind", "question", "facts", "sources", "category", "split"}
@@ -66,6 +66,7 @@ def run_items(
     options: AnswerOptions,
     progress: bool = True,
     on_row: Callable[[dict[str, Any]], None] | None = None,
+    summarizer: Any = None,
 ) -> list[dict[str, Any]]:
     from tqdm import tqdm
 
@@ -78,7 +79,9 @@ def run_items(
             "split": item["split"],
             "question": item["question"],
         }
-        if item["kind"] == "summary":
+        if item["kind"] == "summary" and summarizer is not None:
+            row.update(run_summary(item, summarizer))
+        elif item["kind"] == "summary":
             row.update(
                 scored=False,
                 reason="summaries are not implemented yet",
@@ -108,6 +111,43 @@ def run_items(
         if on_row:
             on_row(row)
     return rows
+
+
+def run_summary(item: dict[str, Any], summarizer: Any) -> dict[str, Any]:
+    """A summary item through `rag summarize`: fact coverage and faithfulness of its sentences."""
+    from eval.metrics import fact_recall as coverage
+    from rag.summarize import Options
+
+    scope = item.get("scope") or {"all": True}
+    docs = summarizer.select_documents(
+        scope.get("doc"), bool(scope.get("all")), scope.get("topic"), scope.get("since"), scope.get("until")
+    )
+    result = summarizer.summarize(docs, Options(sentences=6), topic=scope.get("topic"))
+    supported = [
+        bool(s.citations)
+        and judge(s.text, [passage_context(c.text, c.title, c.date) for c in s.citations]).supported
+        for s in result.sentences
+    ]
+    data = result.to_json()
+    generated = sum(s.mode == "generated" for s in result.sentences)
+    return {
+        "scored": True,
+        "answer": data["summary"],
+        "mode": data["mode"],
+        "abstained": False,
+        "citations": [c for s in data["sentences"] for c in s["citations"]],
+        "closest": [],
+        "timings": {
+            "total_s": data["timings"]["total_s"],
+            "generate_s": data["timings"]["generate_s"],
+            "retrieve_s": data["timings"]["select_s"],
+        },
+        "scores": {
+            "fact_coverage": round(coverage(item["facts"], data["summary"], False), 4),
+            "faithfulness": round(sum(supported) / len(supported), 4) if supported else 0.0,
+            "generated_share": round(generated / len(result.sentences), 4) if result.sentences else 0.0,
+        },
+    }
 
 
 def breakdown(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:

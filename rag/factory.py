@@ -13,6 +13,7 @@ from rag.answer import Answerer, AnswerOptions
 from rag.llm import ChatModel, LlamaChatModel, OpenAIChatModel, gpu_offload_supported
 from rag.retrieve import Retriever
 from rag.settings import Settings
+from rag.summarize import Summarizer
 
 
 class App:
@@ -92,6 +93,10 @@ class App:
     @cached_property
     def answerer(self) -> Answerer:
         return Answerer(Retriever(self.store(), self.embedder), self.chat)
+
+    @cached_property
+    def summarizer(self) -> Summarizer:
+        return Summarizer(self.store(), self.answerer.retriever, self.chat)
 
     def answer_options(self, **overrides: object) -> AnswerOptions:
         s = self.settings

@@ -256,9 +256,7 @@ def test_articles_that_date_the_same_event_differently_are_reported_with_both_si
     text, citations = add_conflict_notes(
         "The shipments were paused [1].", [Citation.from_evidence(1, b)], conflicts, [a, b, c]
     )
-    assert text.endswith(
-        "The articles are dated differently: April 7, 2025 [2] and July 4, 2025 [1]."
-    )
+    assert text.endswith("The articles are dated differently: April 7, 2025 [2] and July 4, 2025 [1].")
     assert [c.doc_id for c in citations] == ["b", "a"]
 
 

@@ -155,3 +155,35 @@ def test_doctor_reports_models_settings_and_index(cli_index):
     assert report["models"]["chat sha256"].startswith("b179c952")
     assert "gpu offload available" in report["hardware"]
     assert report["settings"]["index"].endswith("(cli flag)")
+
+
+def test_summarize_one_article_cites_real_passages_and_is_cached(cli_index, seeds_dir):
+    doc = "004_d07b013a94d62247"
+    first = rag("summarize", doc, "--index", str(cli_index), "--json", "--sentences", "4")
+    assert first.returncode == 0, first.stderr
+    data = json.loads(first.stdout)
+    assert set(data) == {"summary", "mode", "sentences", "conflicts", "documents", "timings"}
+    assert data["documents"] == [doc] and 1 <= len(data["sentences"]) <= 4
+    source = (seeds_dir / f"{doc}.txt").read_text(encoding="utf-8")
+    for sentence in data["sentences"]:
+        assert sentence["citations"]
+        for c in sentence["citations"]:
+            assert source[c["start"] : c["end"]] == c["text"]
+    markers = {int(n) for n in re.findall(r"\[(\d+)\]", data["summary"])}
+    assert markers == {c["n"] for s in data["sentences"] for c in s["citations"]}
+    again = json.loads(rag("summarize", doc, "--index", str(cli_index), "--json", "--sentences", "4").stdout)
+    assert again["summary"] == data["summary"] and again["timings"]["total_s"] == 0.0
+
+
+def test_summarize_all_reports_the_misdated_article(cli_index):
+    result = rag("summarize", "--all", "--index", str(cli_index), "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert len(data["documents"]) == 5
+    dates = {side["value"] for c in data["conflicts"] if c["kind"] == "date" for side in c["sides"]}
+    assert dates == {"2025-04-07", "2025-07-04"}
+
+
+def test_summarize_needs_a_target(cli_index):
+    assert_one_line_error(rag("summarize", "--index", str(cli_index)))
+    assert_one_line_error(rag("summarize", "nope", "--index", str(cli_index)))

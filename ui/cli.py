@@ -237,6 +237,52 @@ def chat(k: int | None, **flags: Any) -> None:
         history.append((question, result.answer))
 
 
+# -- summarize -------------------------------------------------------------------------------------
+@cli.command()
+@click.argument("doc_id", required=False)
+@common_options
+@click.option("--all", "all_docs", is_flag=True, help="Summarize every indexed article.")
+@click.option("--topic", help="Summarize the articles about this topic.")
+@click.option("--since", help="Only articles dated on/after YYYY-MM-DD.")
+@click.option("--until", help="Only articles dated on/before YYYY-MM-DD.")
+@click.option("--sentences", type=click.IntRange(1, 30), default=5, show_default=True, help="Summary length.")
+@click.option("--words", type=click.IntRange(10, 2000), help="Cap the summary at about this many words.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@handle_errors
+def summarize(
+    doc_id: str | None,
+    all_docs: bool,
+    topic: str | None,
+    since: str | None,
+    until: str | None,
+    sentences: int,
+    words: int | None,
+    as_json: bool,
+    **flags: Any,
+) -> None:
+    """Summarize one article (DOC_ID), all of them (--all) or a topic, every sentence cited."""
+    from rag.summarize import Options
+
+    app = make_app(**flags)
+    summarizer = app.summarizer
+    docs = summarizer.select_documents(doc_id, all_docs, topic, since, until)
+
+    def progress(done: int, total: int) -> None:
+        if total > 1 and not as_json:
+            log(f"reading {done}/{total} articles")
+
+    result = summarizer.summarize(
+        docs, Options(sentences=sentences, max_words=words), topic=topic, progress=progress
+    )
+    data = result.to_json()
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False))
+        return
+    click.echo(data["summary"])
+    cited = {c["n"]: c for s in data["sentences"] for c in s["citations"]}
+    click.echo("\n" + format_citations([cited[n] for n in sorted(cited)], "Sources:"))
+
+
 # -- docs ------------------------------------------------------------------------------------------
 @cli.group()
 def docs() -> None:
@@ -334,6 +380,8 @@ TABLE_METRICS = [
     "false_abstention_rate",
     "fact_coverage",
     "faithfulness",
+    "summary_generated_share",
+    "summary_total_s_p50",
     "total_s_p50",
     "total_s_p95",
     "retrieve_s_p50",
@@ -439,7 +487,9 @@ def eval_command(
                 log(f"[{done[0]}/{len(items)}] {row['id']}: {row['mode'] or 'not scored'} ({took:.2f}s)")
 
         options = answer_options(app, k, None, None, None)
-        rows = run_items(items, app.answerer, options, progress=tty, on_row=progress_line)
+        rows = run_items(
+            items, app.answerer, options, progress=tty, on_row=progress_line, summarizer=app.summarizer
+        )
         baseline_rows = []
         if baseline:
             done[0] = 0
