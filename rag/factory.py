@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path
 
 from index import modelfiles
 from index.embedder import Embedder, LlamaEmbedder, prepare_default_embedder
 from index.errors import ModelFileError
+from index.ingest import IngestReport
+from index.ingest import ingest as run_ingest
 from index.store import ChromaStore
 from rag.answer import Answerer, AnswerOptions
 from rag.llm import ChatModel, LlamaChatModel, OpenAIChatModel, gpu_offload_supported
@@ -93,6 +96,22 @@ class App:
     @cached_property
     def answerer(self) -> Answerer:
         return Answerer(Retriever(self.store(), self.embedder), self.chat)
+
+    def ingest(
+        self, paths: Sequence[Path], report: Callable[[str], None] | None = None, progress: bool = False
+    ) -> IngestReport:
+        s = self.settings
+        return run_ingest(
+            list(paths),
+            self.store(create=True),
+            self.embedder,
+            chunk_tokens=s.chunk_tokens,
+            chunk_overlap=s.chunk_overlap,
+            max_file_mb=s.max_file_mb,
+            lock_timeout_s=s.lock_timeout_s,
+            report=report,
+            progress=progress,
+        )
 
     @cached_property
     def summarizer(self) -> Summarizer:

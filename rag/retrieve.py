@@ -44,6 +44,29 @@ class Retrieval:
     seconds: float = 0.0
 
 
+def evidence_from_hit(
+    hit: Hit, score: float, vector: Sequence[float] | None, dense: float = 0.0, lexical: float = 0.0
+) -> Evidence:
+    """An evidence sentence from a row of the sentences collection."""
+    meta = hit.metadata
+    page = int(meta.get("page", -1))
+    return Evidence(
+        sentence_id=hit.id,
+        doc_id=str(meta["doc_id"]),
+        chunk_id=str(meta.get("chunk_id", "")),
+        title=str(meta.get("title", "")),
+        date=str(meta.get("date") or "") or None,
+        page=page if page >= 0 else None,
+        start=int(meta["start"]),
+        end=int(meta["end"]),
+        text=hit.text,
+        score=score,
+        dense=dense,
+        lexical=lexical,
+        vector=list(vector) if vector is not None else None,
+    )
+
+
 def rrf(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> dict[str, float]:
     """Reciprocal rank fusion: robust to score scales that differ between dense and lexical lists."""
     fused: dict[str, float] = {}
@@ -153,25 +176,7 @@ class Retriever:
             score = dense + 0.35 * lexical + 2.0 * rank_bonus + 3.0 * fused.get(sid, 0.0)
             if not hit.text.rstrip().endswith((".", "!", "?", '"', "”", "’")):
                 score -= HEADLINE_PENALTY  # headlines and captions match names but rarely answer
-            meta = hit.metadata
-            page = int(meta.get("page", -1))
-            scored.append(
-                Evidence(
-                    sentence_id=sid,
-                    doc_id=str(meta["doc_id"]),
-                    chunk_id=str(meta.get("chunk_id", "")),
-                    title=str(meta.get("title", "")),
-                    date=str(meta.get("date") or "") or None,
-                    page=page if page >= 0 else None,
-                    start=int(meta["start"]),
-                    end=int(meta["end"]),
-                    text=hit.text,
-                    score=score,
-                    dense=dense,
-                    lexical=lexical,
-                    vector=list(vec) if vec is not None else None,
-                )
-            )
+            scored.append(evidence_from_hit(hit, score, vec, dense=dense, lexical=lexical))
         scored.sort(key=lambda e: e.score, reverse=True)
         chosen: list[Evidence] = []
         seen_texts: list[set[str]] = []

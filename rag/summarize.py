@@ -28,7 +28,7 @@ from rag.conflicts import find_conflicts
 from rag.judge import judge, passage_context
 from rag.llm import ChatModel
 from rag.prompts import render
-from rag.retrieve import Evidence, Retriever, in_window
+from rag.retrieve import Evidence, Retriever, evidence_from_hit, in_window
 
 SAME_EVENT_COSINE = 0.6
 CACHE_VERSION = 1
@@ -73,26 +73,8 @@ class _Pick:
 
 def _article_sentences(store: ChromaStore, doc_id: str) -> list[Evidence]:
     rows = store.get(SENTENCES, {"doc_id": doc_id}, include_vectors=True)
-    out = []
-    for h in sorted(rows, key=lambda r: int(r.metadata["start"])):
-        meta = h.metadata
-        page = int(meta.get("page", -1))
-        out.append(
-            Evidence(
-                sentence_id=h.id,
-                doc_id=doc_id,
-                chunk_id=str(meta.get("chunk_id", "")),
-                title=str(meta.get("title", "")),
-                date=str(meta.get("date") or "") or None,
-                page=page if page >= 0 else None,
-                start=int(meta["start"]),
-                end=int(meta["end"]),
-                text=h.text,
-                score=0.0,
-                vector=meta.get("_vector"),
-            )
-        )
-    return out
+    ordered = sorted(rows, key=lambda r: int(r.metadata["start"]))
+    return [evidence_from_hit(h, 0.0, h.metadata.get("_vector")) for h in ordered]
 
 
 def rank_article(sentences: Sequence[Evidence], n: int) -> list[_Pick]:

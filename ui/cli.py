@@ -88,21 +88,9 @@ def cli() -> None:
 @handle_errors
 def ingest(paths: tuple[Path, ...], as_json: bool, max_file_mb: float | None, **flags: Any) -> None:
     """Index .txt, .md, .html and .pdf files (folders recursively)."""
-    from index.ingest import ingest as run_ingest
-
     app = make_app(max_file_mb=max_file_mb, **flags)
     s = app.settings
-    report = run_ingest(
-        list(paths),
-        app.store(create=True),
-        app.embedder,
-        chunk_tokens=s.chunk_tokens,
-        chunk_overlap=s.chunk_overlap,
-        max_file_mb=s.max_file_mb,
-        lock_timeout_s=s.lock_timeout_s,
-        report=log,
-        progress=sys.stderr.isatty() and not as_json,
-    )
+    report = app.ingest(list(paths), report=log, progress=sys.stderr.isatty() and not as_json)
     if as_json:
         from dataclasses import asdict
 
@@ -446,7 +434,6 @@ def eval_command(
 
     from eval.runner import breakdown, load_set, run_items, write_rows
     from eval.runner import compare as compare_files
-    from index.ingest import ingest as run_ingest
 
     if compare:
         click.echo(json.dumps(compare_files(*compare), indent=2))
@@ -461,17 +448,7 @@ def eval_command(
             flags["index"] = Path(tmp) / "index"
         app = make_app(**flags)
         if corpus is not None:
-            s = app.settings
-            report = run_ingest(
-                [corpus],
-                app.store(create=True),
-                app.embedder,
-                chunk_tokens=s.chunk_tokens,
-                chunk_overlap=s.chunk_overlap,
-                max_file_mb=s.max_file_mb,
-                lock_timeout_s=s.lock_timeout_s,
-                report=log,
-            )
+            report = app.ingest([corpus], report=log)
             if not report.usable:
                 raise UserError(
                     f"nothing in {corpus} could be indexed", "point --corpus at a folder of articles"
