@@ -77,8 +77,13 @@ def _article_sentences(store: ChromaStore, doc_id: str) -> list[Evidence]:
     return [evidence_from_hit(h, 0.0, h.metadata.get("_vector")) for h in ordered]
 
 
-def rank_article(sentences: Sequence[Evidence], n: int) -> list[_Pick]:
-    """Central, early, informative sentences first; near-duplicates skipped."""
+def _specifics(text: str) -> int:
+    """Names and figures: a news summary is made of who, what number, when."""
+    return len(t.names(text)) + len(t.numbers(text)) + len(t.months(text))
+
+
+def rank_article(sentences: Sequence[Evidence], n: int, focus: np.ndarray | None = None) -> list[_Pick]:
+    """Central, early, specific sentences first (closest to the topic, when there is one)."""
     usable = [
         s for s in sentences if not is_headline(s.text) and len(t.content_terms(s.text)) >= 5 and s.vector
     ]
@@ -89,9 +94,15 @@ def rank_article(sentences: Sequence[Evidence], n: int) -> list[_Pick]:
     centroid /= np.linalg.norm(centroid) or 1.0
     central = matrix @ centroid
     picks: list[_Pick] = []
-    order = sorted(
-        range(len(usable)), key=lambda i: central[i] + 0.15 * (1 - i / max(1, len(usable))), reverse=True
-    )
+    topical = matrix @ focus if focus is not None else np.zeros(len(usable))
+    score = [
+        central[i]
+        + 0.15 * (1 - i / max(1, len(usable)))
+        + 0.03 * min(5, _specifics(usable[i].text))
+        + topical[i]
+        for i in range(len(usable))
+    ]
+    order = sorted(range(len(usable)), key=lambda i: score[i], reverse=True)
     for i in order:
         terms = t.content_terms(usable[i].text)
         if any(
@@ -100,7 +111,7 @@ def rank_article(sentences: Sequence[Evidence], n: int) -> list[_Pick]:
             for p in picks
         ):
             continue  # the same fact again (a summary box repeating the body, say)
-        picks.append(_Pick(usable[i], float(central[i]), [usable[i]]))
+        picks.append(_Pick(usable[i], float(score[i]), [usable[i]]))
         if len(picks) >= n:
             break
     return picks
@@ -166,15 +177,11 @@ class Summarizer:
         if cached:
             return cached
         per_article = opts.sentences if len(doc_ids) == 1 else opts.per_article
+        focus = np.asarray(self.retriever.embedder.embed([topic])[0], dtype=np.float32) if topic else None
         picks: list[_Pick] = []
         for number, doc_id in enumerate(doc_ids, 1):
             article = _article_sentences(self.store, doc_id)
-            if topic and len(doc_ids) > 1:
-                qv = np.asarray(self.retriever.embedder.embed([topic])[0])
-                for ev in article:
-                    ev.score = float(np.asarray(ev.vector) @ qv) if ev.vector else 0.0
-                article = [ev for ev in article if ev.score >= 0.25] or article
-            picks.extend(rank_article(article, per_article))
+            picks.extend(rank_article(article, per_article, focus))
             if progress:
                 progress(number, len(doc_ids))
         select_s = time.perf_counter() - t0

@@ -21,6 +21,7 @@ EXPECTED_VARIABLES = {
     "abstain": {"question"},
     "extractive": {"quotes"},
     "baseline": {"sources", "question"},
+    "shorten": {"sentence"},
     "conflict_date": {"first", "second"},
     "conflict_number": {"first", "second"},
 }

@@ -489,6 +489,28 @@ def eval_command(
             click.echo(format_table(result["baseline"]))
 
 
+# -- bench -----------------------------------------------------------------------------------------
+@cli.command()
+@common_options
+@click.option(
+    "--repeats", type=click.IntRange(1, 20), default=3, show_default=True, help="Repeats per figure."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON, nested by area.")
+@handle_errors
+def bench(repeats: int, as_json: bool, **flags: Any) -> None:
+    """Measure load, generation (vs a bare llama-cpp-python loop), embedding, ingest, retrieval, ask."""
+    from rag.bench import bench as run_bench
+
+    results = run_bench(make_app(**flags), repeats=repeats, log=log)
+    if as_json:
+        click.echo(json.dumps(results, indent=2, default=str))
+        return
+    for area, values in results.items():
+        click.echo(f"[{area}]")
+        for key, value in values.items():
+            click.echo(f"  {key}: {value}")
+
+
 # -- doctor ----------------------------------------------------------------------------------------
 @cli.command()
 @common_options

@@ -1,0 +1,193 @@
+"""`rag bench`: speed through our code path next to a bare llama-cpp-python loop, same settings.
+
+Medians over repeats. Generation speed is decode speed (tokens after the first / time after the
+first), so prompt processing is reported separately as time to first token, cold and warm-prefix.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from index.store import CHUNKS
+from rag.answer import answer_messages
+from rag.retrieve import Evidence
+
+BENCH_PROMPT_SENTENCES = [
+    "The council approved a budget of 1.3 billion euros for 2025 after a debate of five hours.",
+    "Schools receive 48 million euros more than this year, and flood walls get 22 million euros.",
+    "The mayor said property taxes would not rise; the opposition leader voted against the plan.",
+    "Dock workers ended a four-day strike after a pay rise of 6.5 percent over two years.",
+    "About 60 ships waited at sea, and the port company put the cost at 9 million euros.",
+    "The tram line opened two months late with 14 stops and cost 412 million euros.",
+]
+QUESTIONS = [
+    "How large is the budget for 2025?",
+    "What pay rise did the dock workers get?",
+    "How many stops does the tram line have?",
+    "How much did the strike cost the port company?",
+    "Who voted against the budget?",
+]
+
+
+def _median(values: list[float]) -> float:
+    return float(statistics.median(values)) if values else 0.0
+
+
+def _decode_rate(run: Callable[[Callable[[str], None]], int]) -> tuple[float, float]:
+    """(time to first token, decode tokens/s) for one streamed generation."""
+    stamps: list[float] = []
+    t0 = time.perf_counter()
+    n = run(lambda _piece: stamps.append(time.perf_counter()))
+    if len(stamps) < 2:
+        return (stamps[0] - t0 if stamps else 0.0), 0.0
+    return stamps[0] - t0, (min(n, len(stamps)) - 1) / (stamps[-1] - stamps[0])
+
+
+def bench(
+    app: Any, repeats: int = 3, corpus: Path | None = None, log: Callable[[str], None] = print
+) -> dict[str, Any]:
+    from llama_cpp import Llama
+
+    from rag.llm import LlamaChatModel
+
+    results: dict[str, Any] = {"settings": {}}
+    chat = app.chat
+    if not isinstance(chat, LlamaChatModel):
+        raise RuntimeError("rag bench measures the in-process llama.cpp model; unset --llm-url")
+    log("loading models")
+    t0 = time.perf_counter()
+    chat.load()
+    load_chat = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    _ = app.embedder.dimension
+    load_embed = time.perf_counter() - t0
+    results["load"] = {"chat_s": round(load_chat, 3), "embedder_s": round(load_embed, 3)}
+    results["settings"] = {"model": str(chat.model_path), **chat.settings}
+
+    evidence = [
+        Evidence(f"b{i}", "bench", "bench#0", "Bench", None, None, 0, 1, s, 1.0)
+        for i, s in enumerate(BENCH_PROMPT_SENTENCES)
+    ]
+    max_tokens = 64
+
+    log("generation: our path vs a bare llama-cpp-python loop")
+    ours_ttft, ours_rate, warm_ttft = [], [], []
+    for r in range(repeats):
+        messages = answer_messages(QUESTIONS[r % len(QUESTIONS)] + f" ({r})", evidence)
+        chat.load().reset()
+
+        def run_ours(sink: Callable[[str], None], messages: list[dict[str, str]] = messages) -> int:
+            return chat.complete(
+                messages, max_tokens=max_tokens, temperature=0.0, on_token=sink
+            ).completion_tokens
+
+        ttft, rate = _decode_rate(run_ours)
+        ours_ttft.append(ttft)
+        ours_rate.append(rate)
+        warm_ttft.append(_decode_rate(run_ours)[0])
+    bare = Llama(model_path=str(chat.model_path), verbose=False, **chat.settings)
+    bare_rate, bare_ttft = [], []
+    for r in range(repeats):
+        messages = answer_messages(QUESTIONS[r % len(QUESTIONS)] + f" ({r})", evidence)
+        bare.reset()
+
+        def run_bare(sink: Callable[[str], None], messages: list[dict[str, str]] = messages) -> int:
+            n = 0
+            stream: Any = bare.create_chat_completion(
+                messages=messages,  # type: ignore[arg-type]
+                max_tokens=max_tokens,
+                temperature=0.0,
+                top_k=1,
+                repeat_penalty=1.1,
+                seed=chat.settings["seed"],
+                stream=True,
+            )
+            for chunk in stream:
+                if chunk["choices"][0].get("delta", {}).get("content"):
+                    n += 1
+                    sink("")
+            return n
+
+        ttft, rate = _decode_rate(run_bare)
+        bare_ttft.append(ttft)
+        bare_rate.append(rate)
+    prompt_tokens = len(chat.load().tokenize(str(messages).encode()))
+    results["generation"] = {
+        "tokens_per_s": round(_median(ours_rate), 1),
+        "bare_tokens_per_s": round(_median(bare_rate), 1),
+        "ratio_vs_bare": round(_median(ours_rate) / _median(bare_rate), 3) if _median(bare_rate) else None,
+        "ttft_cold_s": round(_median(ours_ttft), 3),
+        "ttft_bare_cold_s": round(_median(bare_ttft), 3),
+        "ttft_warm_prefix_s": round(_median(warm_ttft), 3),
+        "prompt_tokens_approx": prompt_tokens,
+    }
+
+    log("embedding throughput")
+    texts = [f"{s} Item {i}." for i in range(40) for s in BENCH_PROMPT_SENTENCES][:240]
+    n_tokens = sum(app.embedder.count_tokens(x) for x in texts)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        app.embedder.embed(texts)
+        times.append(time.perf_counter() - t0)
+    results["embedding"] = {
+        "texts": len(texts),
+        "tokens": n_tokens,
+        "chunks_per_s": round(len(texts) / _median(times), 1),
+        "tokens_per_s": round(n_tokens / _median(times), 1),
+    }
+
+    log("ingest, retrieval and ask on the sample corpus")
+    from rag.factory import App
+    from rag.settings import Settings
+
+    source = corpus or Path(__file__).resolve().parent.parent / "eval" / "corpus"
+    with tempfile.TemporaryDirectory(prefix="rag-bench-") as tmp:
+        local = App(
+            Settings(**{**app.settings.model_dump(), "index": Path(tmp) / "index"}),
+            embedder=app.embedder,
+            chat=chat,
+        )
+        t0 = time.perf_counter()
+        report = local.ingest([source])
+        ingest_s = time.perf_counter() - t0
+        results["ingest"] = {
+            "files": report.count("indexed"),
+            "chunks": report.chunks_written,
+            "sentences": report.sentences_written,
+            "seconds": round(ingest_s, 3),
+            "chunks_per_s": round(report.chunks_written / ingest_s, 2),
+            "rows_per_s": round((report.chunks_written + report.sentences_written) / ingest_s, 2),
+        }
+        store = local.store()
+        retriever = local.answerer.retriever
+        dense, lexical, fused = [], [], []
+        for q in QUESTIONS * repeats:
+            vec = app.embedder.embed([q])[0]
+            t0 = time.perf_counter()
+            store.query(CHUNKS, vec, 6)
+            dense.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            store.lexical_search(q, 24)
+            lexical.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            retriever.retrieve(q, k=6, n_evidence=6)
+            fused.append(time.perf_counter() - t0)
+        results["retrieval"] = {
+            "dense_p50_ms": round(_median(dense) * 1000, 2),
+            "lexical_p50_ms": round(_median(lexical) * 1000, 2),
+            "p50_ms": round(_median(fused) * 1000, 2),
+        }
+        asks = [local.answerer.ask(q, local.answer_options()).timings for q in QUESTIONS]
+        results["ask"] = {
+            "p50_s": round(_median([a["total_s"] for a in asks]), 3),
+            "retrieve_p50_s": round(_median([a["retrieve_s"] for a in asks]), 3),
+            "generate_p50_s": round(_median([a["generate_s"] for a in asks]), 3),
+            "questions": len(asks),
+        }
+    return results
