@@ -187,3 +187,14 @@ def test_summarize_all_reports_the_misdated_article(cli_index):
 def test_summarize_needs_a_target(cli_index):
     assert_one_line_error(rag("summarize", "--index", str(cli_index)))
     assert_one_line_error(rag("summarize", "nope", "--index", str(cli_index)))
+
+
+def test_a_second_writer_fails_clearly_while_the_index_is_locked(tmp_path, seeds_dir):
+    from index.store import WriterLock
+
+    index = tmp_path / "idx"
+    with WriterLock(index, timeout_s=1):
+        result = rag("ingest", str(seeds_dir), "--index", str(index), env={"RAG_LOCK_TIMEOUT_S": "0.5"})
+    line = assert_one_line_error(result)
+    assert "another process is writing" in line
+    assert rag("ingest", str(seeds_dir), "--index", str(index)).returncode == 0
