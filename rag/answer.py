@@ -122,7 +122,7 @@ def key_coverage(
     Names and numbers in the question count double: a question about a person or figure the
     articles never mention is the typical unanswerable question.
     """
-    terms = t.key_terms(question)
+    terms = t.topic_terms(question)
     if not terms:
         return 1.0, []
     joined = " ".join(passage_context(e.text, e.title, e.date) for e in evidence)
@@ -311,10 +311,24 @@ def answer_messages(question: str, evidence: Sequence[Evidence]) -> list[dict[st
     return messages
 
 
+CONTROL_TOKENS = re.compile(r"<\|[^|>]{0,40}\|>|</?s>|\[/?INST\]|<<\/?SYS>>", re.I)
+
+
+def as_quoted_data(text: str) -> str:
+    """An article sentence as the model sees it: no chat-template tokens, no citation-like markers.
+
+    Citations keep the verbatim text; only the prompt copy is defanged, so an article cannot open a
+    fake system turn or plant "[3]" where the model would take it for one of our markers.
+    """
+    text = CONTROL_TOKENS.sub(" ", text)
+    text = MARKER.sub("", text)
+    return " ".join(text.split())
+
+
 def format_evidence(evidence: Sequence[Evidence]) -> str:
     lines = []
     for n, ev in enumerate(evidence, 1):
-        lines.append(render("evidence_line", n=n, text=" ".join(ev.text.split())))
+        lines.append(render("evidence_line", n=n, text=as_quoted_data(ev.text)))
     return "\n".join(lines)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,6 +18,12 @@ from rag import text as t
 
 RRF_K = 60
 HEADLINE_PENALTY = 0.15
+INSTRUCTION_LIKE = re.compile(
+    r"\b(ignore|disregard|forget)\b.{0,30}\b(instructions?|prompts?|rules)\b|system prompt|"
+    r"\byou are (an? )?(ai|assistant|language model|chatbot)\b|<\|[a-z_]+\|>|\[/?INST\]|"
+    r"\b(assistant|ai|model)\b.{0,20}\bmust (say|answer|reply|respond)\b",
+    re.I,
+)
 
 
 @dataclass
@@ -174,13 +181,15 @@ class Retriever:
                 else 0.0
             )
             score = dense + 0.35 * lexical + 2.0 * rank_bonus + 3.0 * fused.get(sid, 0.0)
-            if not hit.text.rstrip().endswith((".", "!", "?", '"', "”", "’")):
+            if not hit.text.rstrip().endswith((".", "!", "?", '"', "”", "’", ")")):
                 score -= HEADLINE_PENALTY  # headlines and captions match names but rarely answer
             scored.append(evidence_from_hit(hit, score, vec, dense=dense, lexical=lexical))
         scored.sort(key=lambda e: e.score, reverse=True)
         chosen: list[Evidence] = []
         seen_texts: list[set[str]] = []
         for ev in scored:
+            if INSTRUCTION_LIKE.search(ev.text):
+                continue  # text addressed to an AI is not evidence about the news
             terms = t.content_terms(ev.text)
             if len(terms) < 2:
                 continue  # headlines of one word, bylines, photo credits

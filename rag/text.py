@@ -351,7 +351,15 @@ def _stem(word: str) -> str:
     word = word.lower().strip(".'-")
     if word.endswith("'s"):
         word = word[:-2]
-    for suffix, keep in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+    for suffix, keep in (
+        ("ies", "y"),
+        ("sses", "ss"),
+        ("ss", "ss"),
+        ("ing", ""),
+        ("ed", ""),
+        ("es", ""),
+        ("s", ""),
+    ):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             word = word[: -len(suffix)] + keep
             break
@@ -447,6 +455,25 @@ def specific_terms(question: str) -> set[str]:
     return {term for term in terms if term in named or any(ch.isdigit() for ch in term)}
 
 
+_MEASURE_QUESTION = re.compile(
+    r"\bhow (long|far|large|big|old|high|low|fast|tall|deep|hot|cold|warm|heavy)\b", re.I
+)
+
+
 def key_terms(question: str) -> set[str]:
     """What a question is about: its content terms without question filler."""
     return {t for t in content_terms(question) if t not in QUESTION_FILLER and t not in STOPWORDS}
+
+
+def topic_terms(question: str) -> set[str]:
+    """Key terms minus the words that only ask for a measure, for deciding whether to abstain.
+
+    "How long did the strike last?" is about the strike: "long" and "last" only ask for a duration,
+    and an article that says "a four-day strike" answers it without using either word.
+    """
+    measure = _MEASURE_QUESTION.search(question)
+    if measure:
+        question = _MEASURE_QUESTION.sub(" ", question)
+        if measure.group(1).lower() == "long":
+            question = re.sub(r"\blast(ed|s)?\b", " ", question, flags=re.I)
+    return key_terms(question)

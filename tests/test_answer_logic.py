@@ -271,3 +271,9 @@ def test_same_unit_with_different_figures_is_a_conflict():
     )
     conflicts = find_conflicts([a, b])
     assert [c["kind"] for c in conflicts] == ["number"] and conflicts[0]["about"].startswith("minut")
+
+
+def test_measure_words_do_not_count_against_coverage():
+    evidence = [ev("Dock workers in Portmere ended a four-day strike on Sunday.")]
+    assert key_coverage("How long did the strike last?", evidence)[0] == 1.0
+    assert key_coverage("How long did the ferry crossing last?", evidence)[0] < 0.6
