@@ -29,15 +29,8 @@ def diagnose(cli_flags: dict[str, Any]) -> dict[str, dict[str, Any]]:
             d: _version(d)
             for d in ("rag-news", "llama-cpp-python", "chromadb", "gradio", "langchain-text-splitters")
         },
-        "sqlite (python)": sqlite3.sqlite_version,
+        "sqlite (used by Chroma)": sqlite3.sqlite_version,
     }
-    try:
-        import chromadb  # noqa: F401
-        from chromadb.config import Settings  # noqa: F401
-
-        report["versions"]["sqlite (chroma)"] = sqlite3.sqlite_version
-    except ImportError:
-        pass
     models: dict[str, Any] = {}
     try:
         chat = modelfiles.locate(modelfiles.CHAT_GGUF)

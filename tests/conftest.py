@@ -43,22 +43,10 @@ def app():
 @pytest.fixture(scope="session")
 def seeds_index(tmp_path_factory, app, seeds_dir):
     """The seed articles ingested once into a real Chroma index."""
-    from index.ingest import ingest
+    from tests.test_ingest import run
 
     index_dir = tmp_path_factory.mktemp("seeds-index")
-    from index.store import ChromaStore
-
-    store = ChromaStore(index_dir, app.embedder.name, app.embedder.dimension, create=True)
-    s = app.settings
-    report = ingest(
-        [seeds_dir],
-        store,
-        app.embedder,
-        chunk_tokens=s.chunk_tokens,
-        chunk_overlap=s.chunk_overlap,
-        max_file_mb=s.max_file_mb,
-        lock_timeout_s=5,
-    )
+    report, _ = run(app, index_dir, seeds_dir)
     assert report.count("indexed") == 5
     return index_dir
 

@@ -128,6 +128,17 @@ def format_citations(items: list[dict[str, Any]], heading: str) -> str:
     return "\n".join(lines)
 
 
+def print_sections(report: dict[str, dict[str, Any]], as_json: bool) -> None:
+    """`[section]` blocks of `key: value` lines, or the same nested object as JSON."""
+    if as_json:
+        click.echo(json.dumps(report, indent=2, default=str))
+        return
+    for section, values in report.items():
+        click.echo(f"[{section}]")
+        for key, value in values.items():
+            click.echo(f"  {key}: {value}")
+
+
 def print_answer(data: dict[str, Any]) -> None:
     click.echo(data["answer"])
     if data["citations"]:
@@ -501,14 +512,7 @@ def bench(repeats: int, as_json: bool, **flags: Any) -> None:
     """Measure load, generation (vs a bare llama-cpp-python loop), embedding, ingest, retrieval, ask."""
     from rag.bench import bench as run_bench
 
-    results = run_bench(make_app(**flags), repeats=repeats, log=log)
-    if as_json:
-        click.echo(json.dumps(results, indent=2, default=str))
-        return
-    for area, values in results.items():
-        click.echo(f"[{area}]")
-        for key, value in values.items():
-            click.echo(f"  {key}: {value}")
+    print_sections(run_bench(make_app(**flags), repeats=repeats, log=log), as_json)
 
 
 # -- doctor ----------------------------------------------------------------------------------------
@@ -520,14 +524,7 @@ def doctor(as_json: bool, **flags: Any) -> None:
     """Versions, models, GPU offload, index and the effective settings with their origin."""
     from rag.doctor import diagnose
 
-    report = diagnose(flags)
-    if as_json:
-        click.echo(json.dumps(report, indent=2, default=str))
-        return
-    for section, values in report.items():
-        click.echo(f"[{section}]")
-        for key, value in values.items():
-            click.echo(f"  {key}: {value}")
+    print_sections(diagnose(flags), as_json)
 
 
 def main() -> None:
