@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -191,10 +190,6 @@ def compare(a: Path, b: Path) -> dict[str, Any]:
 def write_rows(path: Path, rows: Sequence[dict[str, Any]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-
-
-def timestamp() -> str:
-    return time.strftime("%Y%m%d-%H%M%S")
 
 
 __all__ = ["breakdown", "compare", "load_set", "run_items", "write_rows"]

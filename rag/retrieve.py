@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import time
@@ -83,7 +82,7 @@ def rrf(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> dict[str, float]:
     return fused
 
 
-def lexical_overlap(question_terms: set[str], sentence: str, idf: dict[str, float] | None = None) -> float:
+def lexical_overlap(question_terms: set[str], terms: set[str], idf: dict[str, float] | None = None) -> float:
     """Share of the question's key terms in the sentence, each weighted by its rarity among candidates.
 
     A name that every candidate mentions ("Zelenskyy") then counts little, and the term that tells
@@ -91,7 +90,6 @@ def lexical_overlap(question_terms: set[str], sentence: str, idf: dict[str, floa
     """
     if not question_terms:
         return 0.0
-    terms = t.content_terms(sentence)
     weight = idf or {}
     total = sum(weight.get(q, 1.0) for q in question_terms)
     return sum(weight.get(q, 1.0) for q in question_terms & terms) / total
@@ -178,7 +176,7 @@ class Retriever:
         for sid, hit in candidates.items():
             vec = hit.metadata.get("_vector") or vectors.get(sid)
             dense = float(np.dot(q_vec, np.asarray(vec))) if vec is not None else hit.score
-            lexical = lexical_overlap(q_terms, hit.text, idf)
+            lexical = lexical_overlap(q_terms, candidate_terms[sid], idf)
             rank_bonus = (
                 1.0 / (RRF_K + chunk_rank[hit.metadata["chunk_id"]])
                 if hit.metadata.get("chunk_id") in chunk_rank
@@ -204,7 +202,3 @@ class Retriever:
             if len(chosen) >= n_evidence:
                 break
         return Retrieval(question, chosen, chunk_hits, time.perf_counter() - t0)
-
-
-def chunk_sentences(hit: Hit) -> list[tuple[int, int]]:
-    return [tuple(span) for span in json.loads(hit.metadata.get("sentences", "[]"))]  # type: ignore[misc]

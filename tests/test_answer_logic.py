@@ -13,6 +13,7 @@ from index.store import ChromaStore
 from rag.answer import Answerer, AnswerOptions, Citation, attach_citations, key_coverage, render_answer
 from rag.retrieve import Evidence, Retriever, rrf
 from tests.fakes import ScriptedChatModel
+from tests.test_cli import ANSWER_KEYS, CITATION_KEYS, TIMING_KEYS
 
 ARTICLES = {
     "harbour": (
@@ -116,30 +117,14 @@ def test_generated_answer_json_contract(corpus_index):
     bot, chat = answerer(corpus_index, "The union accepted a pay rise of 6.5 percent over two years [3].")
     result = bot.ask("What pay rise did the union accept?").to_json()
     assert result["mode"] == "generated" and not result["abstained"]
-    assert set(result) == {
-        "question",
-        "answer",
-        "mode",
-        "abstained",
-        "citations",
-        "closest",
-        "conflicts",
-        "timings",
-    }
-    assert set(result["timings"]) == {
-        "load_s",
-        "retrieve_s",
-        "generate_s",
-        "total_s",
-        "prompt_tokens",
-        "completion_tokens",
-    }
+    assert set(result) == ANSWER_KEYS
+    assert set(result["timings"]) == TIMING_KEYS
     markers = {int(n) for group in re.findall(r"\[([\d, ]+)\]", result["answer"]) for n in group.split(",")}
     assert markers == {c["n"] for c in result["citations"]} == {1}
     for citation in result["citations"]:
         source = (folder / f"{citation['doc_id']}.txt").read_text()
         assert source[citation["start"] : citation["end"]] == citation["text"]
-        assert set(citation) == {"n", "doc_id", "chunk_id", "title", "date", "page", "text", "start", "end"}
+        assert set(citation) == CITATION_KEYS
     assert "6.5 percent" in result["citations"][0]["text"]
     assert chat.prompts[0][-1]["content"].startswith("Facts:\n[1]")
     assert chat.prompts[0][-1]["content"].endswith("Question: What pay rise did the union accept?")

@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 
 RAG = [sys.executable, "-m", "ui.cli"]
+ANSWER_KEYS = {"question", "answer", "mode", "abstained", "citations", "closest", "conflicts", "timings"}
+TIMING_KEYS = {"load_s", "retrieve_s", "generate_s", "total_s", "prompt_tokens", "completion_tokens"}
+CITATION_KEYS = {"n", "doc_id", "chunk_id", "title", "date", "page", "text", "start", "end"}
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -50,22 +53,14 @@ def test_ask_json_contract_over_the_seeds(cli_index, seeds_dir):
     result = rag("ask", "What did Zelenskyy ask the US for?", "--index", str(cli_index), "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert set(data) == {
-        "question",
-        "answer",
-        "mode",
-        "abstained",
-        "citations",
-        "closest",
-        "conflicts",
-        "timings",
-    }
+    assert set(data) == ANSWER_KEYS and set(data["timings"]) == TIMING_KEYS
     assert data["mode"] in ("generated", "extractive") and data["abstained"] is False
     markers = {int(n) for group in re.findall(r"\[([\d, ]+)\]", data["answer"]) for n in group.split(",")}
     assert markers and markers == {c["n"] for c in data["citations"]}
     for citation in data["citations"]:
         source = (seeds_dir / f"{citation['doc_id']}.txt").read_text(encoding="utf-8")
         assert source[citation["start"] : citation["end"]] == citation["text"]
+        assert set(citation) == CITATION_KEYS
     cited = " ".join(c["text"] for c in data["citations"]).lower()
     assert "air defense" in cited or "patriot" in cited
     timings = data["timings"]
@@ -198,3 +193,8 @@ def test_a_second_writer_fails_clearly_while_the_index_is_locked(tmp_path, seeds
     line = assert_one_line_error(result)
     assert "another process is writing" in line
     assert rag("ingest", str(seeds_dir), "--index", str(index)).returncode == 0
+
+
+def test_bench_with_a_remote_model_is_a_clear_error():
+    line = assert_one_line_error(rag("bench", "--llm-url", "http://127.0.0.1:9/v1"))
+    assert "in-process" in line and "--llm-url" in line

@@ -18,34 +18,26 @@ class FakeHub(http.server.BaseHTTPRequestHandler):
     files: dict[str, bytes] = {}
     requests: list[str] = []
 
-    def _lookup(self) -> bytes | None:
+    def _respond(self, with_body: bool) -> None:
         self.requests.append(f"{self.command} {self.path}")
-        return self.files.get(self.path.split("?")[0])
-
-    def _headers(self, body: bytes) -> None:
+        body = self.files.get(self.path.split("?")[0])
+        if body is None:
+            self.send_response(404)
+            self.end_headers()
+            return
+        self.send_response(200)
         self.send_header("X-Repo-Commit", "0" * 40)
         self.send_header("ETag", '"' + hashlib.sha256(body).hexdigest() + '"')
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
+        if with_body:
+            self.wfile.write(body)
 
     def do_HEAD(self) -> None:  # noqa: N802
-        body = self._lookup()
-        if body is None:
-            self.send_response(404)
-            self.end_headers()
-            return
-        self.send_response(200)
-        self._headers(body)
+        self._respond(with_body=False)
 
     def do_GET(self) -> None:  # noqa: N802
-        body = self._lookup()
-        if body is None:
-            self.send_response(404)
-            self.end_headers()
-            return
-        self.send_response(200)
-        self._headers(body)
-        self.wfile.write(body)
+        self._respond(with_body=True)
 
     def log_message(self, *args: object) -> None:
         pass
