@@ -65,6 +65,7 @@ def ingest(
     lock_timeout_s: float,
     report: Reporter | None = None,
     progress: bool = False,
+    on_file: Callable[[int, int, str], None] | None = None,
 ) -> IngestReport:
     from tqdm import tqdm
 
@@ -89,7 +90,9 @@ def ingest(
         for doc_id in result.recovered:
             say(f"{doc_id}: removed a half-written copy left by an interrupted ingest")
         bar = tqdm(candidates, desc="ingest", unit="file", disable=not progress, file=None, leave=False)
-        for cand in bar:
+        for number, cand in enumerate(bar, 1):
+            if on_file:
+                on_file(number, len(candidates), str(cand.path.name))
             outcome = _ingest_one(cand, store, embedder, window, chunk_overlap, max_file_mb, result)
             result.outcomes.append(outcome)
             if outcome.status == "skipped":

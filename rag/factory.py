@@ -8,10 +8,10 @@ from pathlib import Path
 
 from index import modelfiles
 from index.embedder import Embedder, LlamaEmbedder, prepare_default_embedder
-from index.errors import ModelFileError
+from index.errors import ModelFileError, UserError
 from index.ingest import IngestReport
 from index.ingest import ingest as run_ingest
-from index.store import ChromaStore
+from index.store import ChromaStore, DocRecord, WriterLock
 from rag.answer import Answerer, AnswerOptions
 from rag.llm import ChatModel, LlamaChatModel, OpenAIChatModel, gpu_offload_supported
 from rag.retrieve import Retriever
@@ -98,10 +98,14 @@ class App:
         return Answerer(Retriever(self.store(), self.embedder), self.chat)
 
     def ingest(
-        self, paths: Sequence[Path], report: Callable[[str], None] | None = None, progress: bool = False
+        self,
+        paths: Sequence[Path],
+        report: Callable[[str], None] | None = None,
+        progress: bool = False,
+        on_file: Callable[[int, int, str], None] | None = None,
     ) -> IngestReport:
         s = self.settings
-        return run_ingest(
+        result = run_ingest(
             list(paths),
             self.store(create=True),
             self.embedder,
@@ -111,7 +115,39 @@ class App:
             lock_timeout_s=s.lock_timeout_s,
             report=report,
             progress=progress,
+            on_file=on_file,
         )
+        self.reopen()
+        return result
+
+    def remove_documents(self, doc_ids: Sequence[str]) -> list[DocRecord]:
+        """Remove documents under the writer lock, then rebuild BM25 so both indexes agree."""
+        store = self.store()
+        removed = []
+        with WriterLock(store.index_dir, self.settings.lock_timeout_s):
+            unknown = [d for d in doc_ids if d not in store.documents()]
+            if unknown:
+                raise UserError(
+                    f"no document {unknown[0]!r} in the index (nothing removed)", "see `rag docs list`"
+                )
+            for doc_id in doc_ids:
+                removed.append(store.remove_document(doc_id))
+            store.rebuild_lexical()
+        self.reopen()
+        return removed
+
+    def reopen(self) -> None:
+        """Drop readers built on the old index state (their BM25 and manifest views are stale)."""
+        for name in ("answerer", "summarizer"):
+            self.__dict__.pop(name, None)
+
+    def use_chat_model(self, path: Path) -> None:
+        """Switch the shared chat model (the UI's settings tab); the old one is freed."""
+        if not path.is_file():
+            raise ModelFileError(f"chat model {path} does not exist", "pick an installed model")
+        self.settings = self.settings.model_copy(update={"model": path, "llm_url": None})
+        self.__dict__.pop("chat", None)
+        self.reopen()
 
     @cached_property
     def summarizer(self) -> Summarizer:

@@ -312,15 +312,9 @@ def docs_list(as_json: bool, **flags: Any) -> None:
 @handle_errors
 def docs_rm(doc_ids: tuple[str, ...], **flags: Any) -> None:
     """Remove documents (and their passages) from the index."""
-    from index.store import WriterLock
-
     app = make_app(**flags)
-    store = app.store()
-    with WriterLock(store.index_dir, app.settings.lock_timeout_s):
-        for doc_id in doc_ids:
-            record = store.remove_document(doc_id)
-            click.echo(f"removed {record.doc_id} ({record.n_chunks} chunks)")
-        store.rebuild_lexical()
+    for record in app.remove_documents(list(doc_ids)):
+        click.echo(f"removed {record.doc_id} ({record.n_chunks} chunks)")
 
 
 # -- models ----------------------------------------------------------------------------------------
@@ -498,6 +492,31 @@ def eval_command(
         if baseline_rows:
             click.echo("\nbaseline (top-k chunks, the model cites as it likes):")
             click.echo(format_table(result["baseline"]))
+
+
+# -- ui --------------------------------------------------------------------------------------------
+@cli.command("ui")
+@common_options
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; loopback unless told.")
+@click.option("--port", type=click.IntRange(1, 65535), default=7860, show_default=True)
+@click.option("--auth", envvar="RAG_UI_AUTH", help="USER:PASS required for every page and API route.")
+@click.option("--max-file-mb", type=float, help="Largest upload accepted (and ingested).")
+@handle_errors
+def ui_command(host: str, port: int, auth: str | None, max_file_mb: float | None, **flags: Any) -> None:
+    """Serve the web page: chat, library, summaries, settings and eval."""
+    credentials = None
+    if auth is not None:
+        user, sep, password = auth.partition(":")
+        if not sep or not user or not password:
+            raise click.BadParameter("expected USER:PASS", param_hint="--auth")
+        credentials = (user, password)
+    from ui.web import is_loopback, launch
+
+    if not is_loopback(host) and credentials is None:
+        log(f"warning: serving on {host} without --auth: anyone who can reach this port can read the library")
+    app = make_app(max_file_mb=max_file_mb, **flags)
+    log(f"library {app.settings.index_dir}; loading models…")
+    launch(app, host=host, port=port, auth=credentials, quiet=False)
 
 
 # -- bench -----------------------------------------------------------------------------------------

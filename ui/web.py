@@ -1,0 +1,523 @@
+"""The Gradio page: chat with streamed, verified and cited answers; library; summaries; settings; eval.
+
+A thin shell like the CLI: handlers parse input, call the same `App` (one shared model instance;
+model work is queued through one concurrency slot, so concurrent sessions wait their turn instead
+of racing), and format results with ui.render. Uploads go through `App.ingest`, which takes the
+same writer lock as `rag ingest`.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import shutil
+import threading
+import time
+import unicodedata
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+import gradio as gr  # noqa: E402
+
+from index.errors import UserError  # noqa: E402
+from index.loaders import SUPPORTED_SUFFIXES  # noqa: E402
+from rag.answer import Answer  # noqa: E402
+from rag.factory import App  # noqa: E402
+from ui import render  # noqa: E402
+
+MODEL_SLOT = "model"  # one concurrency slot for everything that runs a model
+MAX_TURNS_SHOWN = 20
+EVAL_SETS_DIR = Path(__file__).resolve().parent.parent / "eval" / "sets"
+
+
+class Stopped(Exception):
+    """Raised from the token callback when the user presses Stop."""
+
+
+def safe_upload_name(name: str) -> str:
+    """A plain file name for an upload: no folders, no '..', no control characters.
+
+    Browsers send only a base name, but a hand-made request can send anything; whatever arrives,
+    the copy lands directly inside the library's uploads folder.
+    """
+    base = re.split(r"[\\/]", name)[-1]
+    base = unicodedata.normalize("NFC", base)
+    base = "".join(ch for ch in base if ch.isprintable() and ch not in '<>:"|?*').strip().lstrip(".")
+    if not base or Path(base).suffix.lower() not in SUPPORTED_SUFFIXES:
+        raise UserError(
+            f"{name!r} is not a supported file", f"upload {', '.join(sorted(SUPPORTED_SUFFIXES))} files"
+        )
+    return base[:200]
+
+
+def one_line(exc: BaseException) -> str:
+    if isinstance(exc, UserError):
+        return f"error: {exc}"
+    return f"error: unexpected {type(exc).__name__}: {exc}"
+
+
+class WebApp:
+    """Handlers bound to one App; the Blocks layout is built in `build`."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.stop_flags: dict[str, threading.Event] = {}
+        self._doc_text_cache: dict[str, str] = {}
+
+    # -- shared ---------------------------------------------------------------------------------
+    def document_text(self, doc_id: str) -> str | None:
+        try:
+            return self.app.store().document_text(doc_id)
+        except (UserError, OSError):
+            return None
+
+    def documents(self) -> list[list[Any]]:
+        records = sorted(self.app.store().documents().values(), key=lambda r: (r.date or "", r.doc_id))
+        return [[r.doc_id, r.title, r.date or "", r.n_chunks, r.kind] for r in records]
+
+    def doc_choices(self) -> list[str]:
+        return [row[0] for row in self.documents()]
+
+    def model_choices(self) -> list[tuple[str, str]]:
+        from rag.models import installed_models
+
+        rows = installed_models(self.app.settings.data_dir)
+        return [(f"{r['name']} ({r['role']})", r["path"]) for r in rows if r["path"] and "chat" in r["role"]]
+
+    def model_info(self) -> str:
+        s = self.app.settings
+        if s.llm_url:
+            return f"**Model:** OpenAI-compatible server at `{s.llm_url}`"
+        try:
+            path = self.app.chat_model_path()
+        except UserError as exc:
+            return f"**Model:** {exc}"
+        gpu = "on" if self.app.gpu_layers else "off (CPU)"
+        return (
+            f"**Model:** `{path.name}` · **GPU offload:** {gpu} · **threads:** {s.n_threads} · "
+            f"**context:** {s.n_ctx} tokens  \n**Library:** `{s.index_dir}`"
+        )
+
+    # -- chat -----------------------------------------------------------------------------------
+    def respond(
+        self,
+        message: str,
+        display: list[dict[str, Any]],
+        history: list[list[str]],
+        turns: list[str],
+        k: int,
+        max_tokens: int,
+        temperature: float,
+        request: gr.Request,
+    ) -> Iterator[tuple[Any, ...]]:
+        message = (message or "").strip()
+        if not message:
+            yield gr.update(), gr.update(), history, turns, gr.update()
+            return
+        stop = self.stop_flags.setdefault(request.session_hash or "", threading.Event())
+        stop.clear()
+        turn = f"c{len(turns) + 1}-{int(time.time() * 1000) % 100000}"
+        display = [*display, {"role": "user", "content": render.esc(message)}]
+        display.append({"role": "assistant", "content": render.draft_html("")})
+        yield display, render.sources_panel(turns), history, turns, ""
+
+        tokens: queue.Queue[str] = queue.Queue()
+        outcome: dict[str, Any] = {}
+
+        def on_token(piece: str) -> None:
+            if stop.is_set():
+                raise Stopped
+            tokens.put(piece)
+
+        def work() -> None:
+            try:
+                opts = self.app.answer_options(
+                    k=int(k), max_tokens=int(max_tokens), temperature=float(temperature)
+                )
+                pairs = [(q, a) for q, a in history]
+                outcome["answer"] = self.app.answerer.ask(message, opts, history=pairs, on_token=on_token)
+            except Stopped:
+                outcome["stopped"] = True
+            except Exception as exc:  # shown as one line in the chat, never a traceback
+                outcome["error"] = one_line(exc)
+
+        worker = threading.Thread(target=work, daemon=True)
+        worker.start()
+        draft = ""
+        last = 0.0
+        while worker.is_alive() or not tokens.empty():
+            try:
+                draft += tokens.get(timeout=0.05)
+            except queue.Empty:
+                continue
+            if time.monotonic() - last > 0.1:
+                last = time.monotonic()
+                display[-1] = {"role": "assistant", "content": render.draft_html(draft)}
+                yield display, gr.update(), history, turns, gr.update()
+        worker.join()
+        if "answer" in outcome:
+            answer: Answer = outcome["answer"]
+            data = answer.to_json()
+            display[-1] = {"role": "assistant", "content": render.answer_html(data, turn)}
+            turns = [*turns, render.turn_sources_html(turn, data, self.document_text)][-MAX_TURNS_SHOWN:]
+            history = [*history, [message, answer.answer]]
+        elif outcome.get("stopped"):
+            display[-1] = {"role": "assistant", "content": '<span class="notice">Stopped.</span>'}
+        else:
+            display[-1] = {"role": "assistant", "content": render.esc(outcome.get("error", "error"))}
+        yield display, render.sources_panel(turns), history, turns, gr.update()
+
+    def stop(self, request: gr.Request) -> None:
+        self.stop_flags.setdefault(request.session_hash or "", threading.Event()).set()
+
+    # -- library --------------------------------------------------------------------------------
+    def upload(self, files: list[str] | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
+        if not files:
+            return "Choose files to add.", gr.update(), gr.update(), gr.update()
+        limit_mb = self.app.settings.max_file_mb
+        folder = self.app.settings.index_dir / "uploads"
+        folder.mkdir(parents=True, exist_ok=True)
+        lines: list[str] = []
+        staged: list[Path] = []
+        for raw in files:
+            source = Path(raw)
+            try:
+                name = safe_upload_name(source.name)
+            except UserError as exc:
+                lines.append(f"✗ {source.name}: {exc}")
+                continue
+            if source.stat().st_size > limit_mb * 1024 * 1024:
+                lines.append(f"✗ {name}: larger than {limit_mb:g} MB (raise RAG_MAX_FILE_MB to allow it)")
+                continue
+            target = folder / name
+            if target.resolve().parent != folder.resolve():
+                lines.append(f"✗ {name}: not a plain file name")
+                continue
+            shutil.copyfile(source, target)
+            staged.append(target)
+        if staged:
+
+            def step(number: int, total: int, name: str) -> None:
+                progress((number - 1, total), desc=f"indexing {name}")
+
+            try:
+                report = self.app.ingest(staged, on_file=step)
+            except UserError as exc:
+                lines.append(f"✗ {exc}")
+            else:
+                for o in report.outcomes:
+                    name = Path(o.path).name
+                    if o.status in ("indexed", "updated"):
+                        lines.append(f"✓ {name}: {o.status} as `{o.doc_id}` ({o.chunks} passages)")
+                    elif o.status == "unchanged":
+                        lines.append(f"• {name}: already indexed as `{o.doc_id}`")
+                    elif o.status == "duplicate":
+                        lines.append(f"• {name}: already indexed ({o.detail})")
+                    else:
+                        lines.append(f"✗ {name}: skipped: {o.detail}")
+        choices = self.doc_choices()
+        return (
+            "\n".join(f"- {line}" for line in lines),
+            self.documents(),
+            gr.update(choices=choices, value=[]),
+            gr.update(choices=choices),
+        )
+
+    def delete(self, doc_ids: list[str] | None) -> tuple[Any, ...]:
+        if not doc_ids:
+            return "Pick documents to delete.", gr.update(), gr.update(), gr.update()
+        try:
+            removed = self.app.remove_documents(doc_ids)
+            status = "\n".join(f"- removed `{r.doc_id}` ({r.n_chunks} passages)" for r in removed)
+        except UserError as exc:
+            status = one_line(exc)
+        choices = self.doc_choices()
+        return status, self.documents(), gr.update(choices=choices, value=[]), gr.update(choices=choices)
+
+    def refresh_library(self) -> tuple[Any, ...]:
+        choices = self.doc_choices()
+        return self.documents(), gr.update(choices=choices), gr.update(choices=choices)
+
+    # -- summaries ------------------------------------------------------------------------------
+    def summarize(
+        self,
+        scope: str,
+        doc_id: str | None,
+        topic: str,
+        since: str,
+        until: str,
+        sentences: int,
+        turns: list[str],
+        progress: gr.Progress = gr.Progress(),
+    ) -> tuple[Any, ...]:
+        from rag.summarize import Options
+
+        try:
+            summarizer = self.app.summarizer
+            docs = summarizer.select_documents(
+                doc_id if scope == "One article" else None,
+                scope == "Whole library",
+                topic.strip() or None if scope == "Topic" else None,
+                since.strip() or None,
+                until.strip() or None,
+            )
+            if scope == "One article" and not doc_id:
+                raise UserError("no article chosen", "pick one from the list")
+
+            def step(done: int, total: int) -> None:
+                progress((done, total), desc="reading articles")
+
+            result = summarizer.summarize(
+                docs,
+                Options(sentences=int(sentences)),
+                topic=topic.strip() or None if scope == "Topic" else None,
+                progress=step,
+            )
+        except Exception as exc:
+            return render.esc(one_line(exc)), gr.update(), turns
+        data = result.to_json()
+        turn = f"s{len(turns) + 1}-{int(time.time() * 1000) % 100000}"
+        turns = [*turns, render.turn_sources_html(turn, data, self.document_text)][-MAX_TURNS_SHOWN:]
+        return render.summary_html(data, turn), render.sources_panel(turns), turns
+
+    # -- settings -------------------------------------------------------------------------------
+    def switch_model(self, path: str | None) -> str:
+        if not path:
+            return self.model_info()
+        try:
+            self.app.use_chat_model(Path(path))
+            self.app.answerer.load()
+        except UserError as exc:
+            return render.esc(one_line(exc))
+        return self.model_info()
+
+    # -- eval -----------------------------------------------------------------------------------
+    def run_eval(
+        self, set_name: str, split: str, k: int, progress: gr.Progress = gr.Progress()
+    ) -> tuple[Any, ...]:
+        from eval.runner import breakdown, load_set, run_items
+
+        try:
+            items = [i for i in load_set(EVAL_SETS_DIR / set_name) if split == "all" or i["split"] == split]
+            done = [0]
+
+            def step(_row: dict[str, Any]) -> None:
+                done[0] += 1
+                progress((done[0], len(items)), desc="eval")
+
+            rows = run_items(
+                items,
+                self.app.answerer,
+                self.app.answer_options(k=int(k)),
+                progress=False,
+                on_row=step,
+                summarizer=self.app.summarizer,
+            )
+        except Exception as exc:
+            return render.esc(one_line(exc)), [], []
+        summary = breakdown(rows)["summary"]
+        metrics = [
+            [name, "-" if value is None else value]
+            for name, value in summary.items()
+            if not isinstance(value, dict)
+        ]
+        failing = []
+        for r in rows:
+            scores = r.get("scores", {})
+            wrong = (
+                (r["kind"] == "answer" and (r["abstained"] or scores.get("fact_recall", 1.0) < 1.0))
+                or (r["kind"] == "unanswerable" and not r["abstained"])
+                or (r["kind"] == "summary" and scores.get("faithfulness", 1.0) < 1.0)
+            )
+            if wrong:
+                failing.append([r["id"], r["kind"], r["question"], r["mode"], r["answer"]])
+        note = (
+            f"{len(rows)} items, {len(failing)} failing. "
+            "Items are scored against the library that is open now."
+        )
+        return note, metrics, failing
+
+
+def build(app: App) -> gr.Blocks:
+    web = WebApp(app)
+    settings = app.settings
+    sets = sorted(p.name for p in EVAL_SETS_DIR.glob("*.jsonl"))
+    with gr.Blocks(title="rag — local news Q&A", analytics_enabled=False) as demo:
+        history = gr.State([])
+        chat_turns = gr.State([])
+        summary_turns = gr.State([])
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"), gr.Row():
+                with gr.Column(scale=3):
+                    chatbot = gr.Chatbot(
+                        elem_id="chat",
+                        height=520,
+                        sanitize_html=False,  # answers are escaped by ui.render; the markers are ours
+                        feedback_options=None,
+                        buttons=["copy", "copy_all"],  # no "share": it would post to a hub
+                        placeholder="Ask about the articles in your library. Every statement is cited; "
+                        "when the articles don't say, the answer says so.",
+                    )
+                    question = gr.Textbox(
+                        elem_id="question",
+                        show_label=False,
+                        placeholder="Ask a question, e.g. What did the leaders agree on?",
+                        lines=1,
+                        max_lines=4,
+                    )
+                    with gr.Row():
+                        send = gr.Button("Ask", variant="primary", elem_id="ask")
+                        stop = gr.Button("Stop", elem_id="stop")
+                        new_chat = gr.Button("New chat", elem_id="new-chat")
+                with gr.Column(scale=2):
+                    sources = gr.HTML(render.sources_panel([]), elem_id="sources", js_on_load=None)
+            with gr.Tab("Library", id="library"):
+                upload_box = gr.File(
+                    label="Add articles (txt, md, html, pdf)",
+                    file_count="multiple",
+                    file_types=sorted(SUPPORTED_SUFFIXES),
+                    elem_id="upload",
+                )
+                upload_status = gr.Markdown(elem_id="upload-status")
+                docs_table = gr.Dataframe(
+                    value=web.documents,
+                    headers=["id", "title", "date", "passages", "kind"],
+                    interactive=False,
+                    elem_id="docs",
+                    wrap=True,
+                )
+                with gr.Row():
+                    to_delete = gr.Dropdown(
+                        choices=web.doc_choices(), multiselect=True, label="Delete documents", scale=3
+                    )
+                    delete_btn = gr.Button("Delete", variant="stop", scale=1)
+                    refresh_btn = gr.Button("Refresh", scale=1)
+            with gr.Tab("Summaries", id="summaries"), gr.Row():
+                with gr.Column(scale=3):
+                    scope = gr.Radio(
+                        ["One article", "Whole library", "Topic"], value="Whole library", label="Summarize"
+                    )
+                    article = gr.Dropdown(choices=web.doc_choices(), label="Article")
+                    topic = gr.Textbox(label="Topic", placeholder="e.g. air defense")
+                    with gr.Row():
+                        since = gr.Textbox(label="Since (YYYY-MM-DD)")
+                        until = gr.Textbox(label="Until (YYYY-MM-DD)")
+                    n_sentences = gr.Slider(1, 15, value=5, step=1, label="Sentences")
+                    summarize_btn = gr.Button("Summarize", variant="primary", elem_id="summarize")
+                    summary_out = gr.HTML(elem_id="summary")
+                with gr.Column(scale=2):
+                    summary_sources = gr.HTML(render.sources_panel([]), elem_id="summary-sources")
+            with gr.Tab("Settings", id="settings"):
+                model_info = gr.Markdown(web.model_info(), elem_id="model-info")
+                choices = web.model_choices()
+                model_pick = gr.Dropdown(
+                    choices=choices,
+                    value=choices[0][1] if choices else None,
+                    label="Chat model (installed GGUF)",
+                )
+                use_model = gr.Button("Use this model")
+                top_k = gr.Slider(1, 20, value=settings.k, step=1, label="Passages to retrieve (top-k)")
+                max_tokens = gr.Slider(
+                    40, 400, value=settings.max_tokens, step=10, label="Answer length (tokens)"
+                )
+                temperature = gr.Slider(0.0, 1.5, value=settings.temperature, step=0.1, label="Temperature")
+            with gr.Tab("Eval", id="eval"):
+                with gr.Row():
+                    eval_set = gr.Dropdown(sets, value=sets[0] if sets else None, label="Eval set")
+                    eval_split = gr.Radio(["all", "dev", "test"], value="test", label="Split")
+                    eval_btn = gr.Button("Run eval", variant="primary")
+                eval_note = gr.Markdown()
+                eval_metrics = gr.Dataframe(headers=["metric", "value"], interactive=False)
+                eval_failing = gr.Dataframe(
+                    headers=["id", "kind", "question", "mode", "answer"], interactive=False, wrap=True
+                )
+
+        chat_inputs = [question, chatbot, history, chat_turns, top_k, max_tokens, temperature]
+        chat_outputs = [chatbot, sources, history, chat_turns, question]
+        ask_events = [
+            trigger(web.respond, chat_inputs, chat_outputs, concurrency_limit=1, concurrency_id=MODEL_SLOT)
+            for trigger in (question.submit, send.click)
+        ]
+        stop.click(web.stop, None, None, queue=False)
+        new_chat.click(
+            lambda: ([], render.sources_panel([]), [], []),
+            None,
+            [chatbot, sources, history, chat_turns],
+            cancels=ask_events,  # type: ignore[arg-type]
+            queue=False,
+        )
+        chatbot.clear(
+            lambda: (render.sources_panel([]), [], []), None, [sources, history, chat_turns], queue=False
+        )
+        library_outputs = [upload_status, docs_table, to_delete, article]
+        upload_box.upload(
+            web.upload, [upload_box], library_outputs, concurrency_limit=1, concurrency_id=MODEL_SLOT
+        )
+        delete_btn.click(
+            web.delete, [to_delete], library_outputs, concurrency_limit=1, concurrency_id=MODEL_SLOT
+        )
+        refresh_btn.click(web.refresh_library, None, [docs_table, to_delete, article])
+        summarize_btn.click(
+            web.summarize,
+            [scope, article, topic, since, until, n_sentences, summary_turns],
+            [summary_out, summary_sources, summary_turns],
+            concurrency_limit=1,
+            concurrency_id=MODEL_SLOT,
+        )
+        use_model.click(
+            web.switch_model, [model_pick], [model_info], concurrency_limit=1, concurrency_id=MODEL_SLOT
+        )
+        eval_btn.click(
+            web.run_eval,
+            [eval_set, eval_split, top_k],
+            [eval_note, eval_metrics, eval_failing],
+            concurrency_limit=1,
+            concurrency_id=MODEL_SLOT,
+        )
+    return demo
+
+
+def is_loopback(host: str) -> bool:
+    return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
+
+
+def launch(
+    app: App,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    auth: tuple[str, str] | None = None,
+    quiet: bool = False,
+    block: bool = True,
+) -> Any:
+    """Open (or create) the library, warm the models, and serve the page."""
+    store = app.store(create=True)
+    store.ensure_manifest()
+    store.check_model()
+    app.answerer.load()
+    demo = build(app)
+    demo.queue(max_size=256, default_concurrency_limit=1)
+    # System fonts only: the default theme would fetch Google Fonts, and nothing leaves this machine.
+    theme = gr.themes.Default(
+        font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"]
+    )
+    return demo.launch(
+        server_name=host,
+        server_port=port,
+        auth=auth,
+        max_file_size=f"{app.settings.max_file_mb:g}mb",
+        quiet=quiet,
+        show_error=False,
+        ssr_mode=False,
+        mcp_server=False,
+        enable_monitoring=False,
+        prevent_thread_lock=not block,
+        footer_links=[],
+        theme=theme,
+        css=render.CSS,
+        head=render.HEAD,
+    )
