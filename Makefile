@@ -17,7 +17,7 @@ NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
 LLAMA_CMAKE_ARGS ?= -DCMAKE_C_FLAGS='$(NO_AMX)' -DCMAKE_CXX_FLAGS='$(NO_AMX)'
 endif
 
-.PHONY: setup demo test lint clean
+.PHONY: setup browser demo test ui lint clean
 
 setup: $(STAMP)
 
@@ -34,8 +34,18 @@ demo: setup
 	$(BIN)/rag ingest eval/corpus --index $(DEMO_INDEX)
 	$(BIN)/rag ask "$(DEMO_QUESTION)" --index $(DEMO_INDEX)
 
-test: setup
+# The browser test drives Debian's Chromium with Playwright (no browser download from a CDN).
+browser:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO=sudo; else \
+	    echo "error: the browser test needs Debian's chromium: run 'sudo apt-get install chromium'" >&2; exit 1; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: setup browser
 	$(BIN)/python -m pytest
+
+ui: setup
+	$(BIN)/rag ui --index $(DEMO_INDEX)
 
 lint: setup
 	$(BIN)/ruff check rag index ui eval tests

@@ -191,6 +191,12 @@ class LlamaEmbedder:
         with self._lock:
             return len(self._model().tokenize(text.encode("utf-8"), add_bos=True, special=False))
 
+    def close(self) -> None:
+        with self._lock:
+            if self._llama is not None:
+                self._llama.close()
+                self._llama = None
+
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         if not texts:
             return []

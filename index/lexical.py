@@ -14,11 +14,21 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+FORMAT = 2  # 2: Snowball-stemmed tokens ("lasted" finds "last"); older indexes are rebuilt from Chroma
 
-def _tokens(texts: Sequence[str]) -> Any:
+
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def _tokens(texts: Sequence[str], return_ids: bool = True) -> Any:
     import bm25s
 
-    return bm25s.tokenize(list(texts), stopwords="english", show_progress=False)
+    return bm25s.tokenize(
+        list(texts), stopwords="english", stemmer=_stemmer(), return_ids=return_ids, show_progress=False
+    )
 
 
 class LexicalIndex:
@@ -39,6 +49,7 @@ class LexicalIndex:
             model = bm25s.BM25()
             model.index(_tokens([text for _, text in rows]), show_progress=False)
             model.save(str(tmp), show_progress=False)
+        (tmp / "format.json").write_text(json.dumps({"format": FORMAT}), encoding="utf-8")
         (tmp / "ids.json").write_text(json.dumps(ids), encoding="utf-8")
         old = self.path.with_name(f".lexical.old{os.getpid()}")
         if self.path.exists():
@@ -53,6 +64,17 @@ class LexicalIndex:
             return data
         except (OSError, ValueError):
             return []
+
+    @property
+    def outdated(self) -> bool:
+        """Built by an older version (different tokens): search would silently miss; rebuild instead."""
+        if not (self.path / "ids.json").is_file():
+            return False
+        try:
+            recorded = json.loads((self.path / "format.json").read_text(encoding="utf-8"))
+            return int(recorded["format"]) != FORMAT
+        except (OSError, ValueError, KeyError, TypeError):
+            return True
 
     def _load(self) -> bool:
         stamp_file = self.path / "ids.json"
@@ -72,9 +94,7 @@ class LexicalIndex:
     def search(self, query: str, n: int) -> list[tuple[str, float]]:
         if not self._load():
             return []
-        import bm25s
-
-        tokens = bm25s.tokenize([query], stopwords="english", return_ids=False, show_progress=False)
+        tokens = _tokens([query], return_ids=False)
         if not tokens or not tokens[0]:
             return []
         n = min(n, len(self._ids))

@@ -101,10 +101,16 @@ def first_date(text: str, within: int = 3000) -> str | None:
     return dates[0][2] if dates else None
 
 
+NOT_A_TITLE = re.compile(
+    r"^(by|date|published|updated|posted|photo|image|credit)\b|\b\d{4}-\d{2}-\d{2}\b", re.I
+)
+
+
 def make_title(text: str, fallback: str) -> str:
+    """The first line that reads like a headline: bylines, datelines and menu strips are passed over."""
     for line in text.splitlines():
         line = " ".join(line.split())
-        if len(line) < 3:
+        if len(line) < 3 or NOT_A_TITLE.search(line):
             continue
         if len(line) <= 120:
             return line

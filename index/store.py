@@ -379,6 +379,8 @@ class ChromaStore:
         return len(rows)
 
     def lexical_search(self, query: str, n: int) -> list[tuple[str, float]]:
+        if self.lexical.outdated:
+            self.rebuild_lexical()
         return self.lexical.search(query, n)
 
     def ensure_manifest(self) -> None:

@@ -383,7 +383,13 @@ class Answerer:
         t0 = time.perf_counter()
         query = standalone(question, history)
         found = self.retriever.retrieve(
-            query, k=opts.k, n_evidence=opts.n_evidence, doc=opts.doc, since=opts.since, until=opts.until
+            query,
+            k=opts.k,
+            n_evidence=opts.n_evidence,
+            doc=opts.doc,
+            since=opts.since,
+            until=opts.until,
+            focus=question if query != question else None,
         )
         evidence = found.evidence
         timings: dict[str, float | int] = {

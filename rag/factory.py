@@ -136,6 +136,13 @@ class App:
         self.reopen()
         return removed
 
+    def close(self) -> None:
+        """Free the models now rather than at interpreter shutdown."""
+        for name in ("chat", "embedder"):
+            closer = getattr(self.__dict__.get(name), "close", None)
+            if closer:
+                closer()
+
     def reopen(self) -> None:
         """Drop readers built on the old index state (their BM25 and manifest views are stale)."""
         for name in ("answerer", "summarizer"):

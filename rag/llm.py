@@ -94,6 +94,13 @@ class LlamaChatModel:
             self.load_s = time.perf_counter() - t0
         return self._llama
 
+    def close(self) -> None:
+        """Free the model now; left to interpreter shutdown, llama-cpp-python's finalizer can fail noisily."""
+        with self._lock:
+            if self._llama is not None:
+                self._llama.close()
+                self._llama = None
+
     def complete(
         self,
         messages: Sequence[Message],

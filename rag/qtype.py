@@ -39,7 +39,12 @@ _PATTERNS = [
     ("place", re.compile(r"^\s*where\b|\b(which|what) (country|city|region|place|town|state)\b", re.I)),
 ]
 WEEKDAYS = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
-DURATION_WORDS = {"hour", "minute", "day", "week", "month", "year", "second"}
+DURATION = re.compile(
+    r"\b(\d+(\.\d+)?|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|"
+    r"thirty|forty|fifty|sixty|ninety|several|few|half an?)[\s-]+(seconds?|minutes?|hours?|days?|weeks?|"
+    r"months?|years?)\b|\b(hour|day|week|month|year)-long\b",
+    re.I,
+)
 
 
 def expected_type(question: str) -> str | None:
@@ -67,8 +72,7 @@ def satisfies(kind: str | None, answer: str, question: str) -> bool:
         asks_year = re.search(r"\byears?\b", question, re.I) is not None
         found = t.numbers(answer) if asks_year else _numbers_without_years(answer)
         if re.search(r"^\s*how long\b", question, re.I):
-            words = {t.stem(w) for w in re.findall(r"[a-z]+", t.fold(answer).lower())}
-            return bool(found) or bool(words & DURATION_WORDS)
+            return DURATION.search(t.fold(answer)) is not None
         if not found - _numbers_without_years(question):
             return False
         counted = re.match(r"^\s*how many ([a-z]+)", t.fold(question).lower())

@@ -17,6 +17,9 @@ from rag import text as t
 
 RRF_K = 60
 HEADLINE_PENALTY = 0.15
+TYPE_BONUS = 0.1
+TYPED_SLOTS = 2
+TYPED_MARGIN = 0.3
 INSTRUCTION_LIKE = re.compile(
     r"\b(ignore|disregard|forget)\b.{0,30}\b(instructions?|prompts?|rules)\b|system prompt|"
     r"\byou are (an? )?(ai|assistant|language model|chatbot)\b|<\|[a-z_]+\|>|\[/?INST\]|"
@@ -129,7 +132,11 @@ class Retriever:
         doc: str | None = None,
         since: str | None = None,
         until: str | None = None,
+        focus: str | None = None,
     ) -> Retrieval:
+        """Evidence sentences for `question`; `focus` (a follow-up as typed) weighs its own terms double."""
+        from rag import qtype
+
         t0 = time.perf_counter()
         q_vec = np.asarray(self.embedder.embed([question])[0])
         where = build_where(doc, since, until)
@@ -165,30 +172,44 @@ class Retriever:
         missing = [i for i, h in candidates.items() if "_vector" not in h.metadata]
         vectors = self.store.vectors(SENTENCES, missing)
         q_terms = t.key_terms(question)
+        focus_terms = t.key_terms(focus) if focus else set()
         candidate_terms = {sid: t.content_terms(h.text) for sid, h in candidates.items()}
+        title_terms: dict[str, set[str]] = {}
         n_candidates = max(1, len(candidates))
         idf = {
             q: math.log(1 + n_candidates / (1 + sum(q in terms for terms in candidate_terms.values())))
+            * (2.0 if q in focus_terms else 1.0)
             for q in q_terms
         }
+        wanted = qtype.expected_type(focus or question)
         chunk_rank = {cid: r for r, cid in enumerate(chunk_ids)}
         scored: list[Evidence] = []
         for sid, hit in candidates.items():
             vec = hit.metadata.get("_vector") or vectors.get(sid)
             dense = float(np.dot(q_vec, np.asarray(vec))) if vec is not None else hit.score
-            lexical = lexical_overlap(q_terms, candidate_terms[sid], idf)
+            title = str(hit.metadata.get("title", ""))
+            if title not in title_terms:
+                title_terms[title] = t.content_terms(title)
+            # A sentence often leaves its subject to the headline ("Their conversation lasted 40
+            # minutes"): the title's terms count, less than the sentence's own.
+            lexical = 0.6 * lexical_overlap(q_terms, candidate_terms[sid], idf) + 0.4 * lexical_overlap(
+                q_terms, candidate_terms[sid] | title_terms[title], idf
+            )
             rank_bonus = (
                 1.0 / (RRF_K + chunk_rank[hit.metadata["chunk_id"]])
                 if hit.metadata.get("chunk_id") in chunk_rank
                 else 0.0
             )
             score = dense + 0.35 * lexical + 2.0 * rank_bonus + 3.0 * fused.get(sid, 0.0)
+            if wanted and qtype.satisfies(wanted, hit.text, focus or question):
+                score += TYPE_BONUS  # it holds the kind of thing asked for (a count, a date, a name)
             if not hit.text.rstrip().endswith((".", "!", "?", '"', "”", "’", ")")):
                 score -= HEADLINE_PENALTY  # headlines and captions match names but rarely answer
             scored.append(evidence_from_hit(hit, score, vec, dense=dense, lexical=lexical))
         scored.sort(key=lambda e: e.score, reverse=True)
         chosen: list[Evidence] = []
         seen_texts: list[set[str]] = []
+        typed: list[Evidence] = []  # the best candidates holding the kind of thing asked for
         for ev in scored:
             if INSTRUCTION_LIKE.search(ev.text):
                 continue  # text addressed to an AI is not evidence about the news
@@ -197,8 +218,19 @@ class Retriever:
                 continue  # headlines of one word, bylines, photo credits
             if any(len(terms & other) / max(1, len(terms | other)) > 0.8 for other in seen_texts):
                 continue  # the same sentence reported twice
-            chosen.append(ev)
-            seen_texts.append(terms)
-            if len(chosen) >= n_evidence:
+            if len(chosen) < n_evidence:
+                chosen.append(ev)
+                seen_texts.append(terms)
+            elif wanted and len(typed) < TYPED_SLOTS and qtype.satisfies(wanted, ev.text, focus or question):
+                typed.append(ev)
+            if len(chosen) >= n_evidence and (not wanted or len(typed) >= TYPED_SLOTS):
                 break
+        if wanted:
+            have = sum(qtype.satisfies(wanted, e.text, focus or question) for e in chosen)
+            # Keep room for a sentence of the asked kind even when its wording matches weakly
+            # ("Their conversation lasted 40 minutes" for "How long did it last?").
+            for ev in typed[: max(0, TYPED_SLOTS - have)]:
+                if chosen and ev.score >= chosen[-1].score - TYPED_MARGIN:
+                    chosen[-1] = ev
+                    chosen.sort(key=lambda e: e.score, reverse=True)
         return Retrieval(question, chosen, chunk_hits, time.perf_counter() - t0)

@@ -37,7 +37,9 @@ def app():
     from rag.factory import App
     from rag.settings import load_settings
 
-    return App(load_settings())
+    app = App(load_settings())
+    yield app
+    app.close()
 
 
 @pytest.fixture(scope="session")

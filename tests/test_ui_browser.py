@@ -166,10 +166,10 @@ def test_chat_sources_markers_followup_upload_and_summary(browser, ui_index, tmp
         page.set_input_files("#upload input[type=file]", str(upload))
         page.wait_for_function(
             "document.querySelector('#upload-status') && "
-            "document.querySelector('#upload-status').innerText.includes('callow ferry')",
+            "document.querySelector('#upload-status').innerText.includes('callow ferry.txt: indexed')",
             timeout=120_000,
         )
-        assert "indexed" in page.inner_text("#upload-status")
+        assert "indexed as callow ferry" in page.inner_text("#upload-status")
         page.wait_for_function(
             "document.querySelector('#docs').innerText.includes('callow ferry')", timeout=30_000
         )

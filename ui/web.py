@@ -440,10 +440,17 @@ def build(app: App) -> gr.Blocks:
         chat_inputs = [question, chatbot, history, chat_turns, top_k, max_tokens, temperature]
         chat_outputs = [chatbot, sources, history, chat_turns, question]
         ask_events = [
-            trigger(web.respond, chat_inputs, chat_outputs, concurrency_limit=1, concurrency_id=MODEL_SLOT)
-            for trigger in (question.submit, send.click)
+            trigger(
+                web.respond,
+                chat_inputs,
+                chat_outputs,
+                concurrency_limit=1,
+                concurrency_id=MODEL_SLOT,
+                api_name=name,
+            )
+            for trigger, name in ((question.submit, "ask"), (send.click, "ask_button"))
         ]
-        stop.click(web.stop, None, None, queue=False)
+        stop.click(web.stop, None, None, queue=False, api_name="stop")
         new_chat.click(
             lambda: ([], render.sources_panel([]), [], []),
             None,
