@@ -383,6 +383,59 @@ class ChromaStore:
             self.rebuild_lexical()
         return self.lexical.search(query, n)
 
+    def check_consistency(self, repair: bool = False) -> dict[str, Any]:
+        """Do the manifest, Chroma and BM25 agree about which documents exist? Optionally repair.
+
+        Repairs never invent data: rows of documents the manifest does not list as complete are
+        deleted, documents whose rows or text are missing are dropped from the manifest (re-ingest
+        them), and BM25 is rebuilt from Chroma, the source of truth.
+        """
+        documents = self.documents()
+        complete = {d: r.content_hash for d, r in documents.items()}
+        orphans: dict[str, list[str]] = {}
+        counts: dict[str, dict[str, int]] = {CHUNKS: {}, SENTENCES: {}}
+        for name in (CHUNKS, SENTENCES):
+            for row_id, meta in self.all_metadata(name):
+                doc_id = str(meta.get("doc_id"))
+                if complete.get(doc_id) != meta.get("content_hash"):
+                    orphans.setdefault(name, []).append(row_id)
+                else:
+                    counts[name][doc_id] = counts[name].get(doc_id, 0) + 1
+        broken = sorted(
+            d
+            for d, r in documents.items()
+            if counts[CHUNKS].get(d, 0) != r.n_chunks
+            or counts[SENTENCES].get(d, 0) != r.n_sentences
+            or not (self.index_dir / "texts" / f"{r.content_hash}.txt").is_file()
+        )
+        good_sentences = {
+            row_id
+            for row_id, meta in self.all_metadata(SENTENCES)
+            if complete.get(str(meta.get("doc_id"))) == meta.get("content_hash")
+            and str(meta.get("doc_id")) not in broken
+        }
+        lexical_drift = self.lexical.outdated or set(self.lexical.ids()) != good_sentences
+        report: dict[str, Any] = {
+            "documents": len(documents),
+            "orphan rows": sum(len(v) for v in orphans.values()),
+            "incomplete documents": broken,
+            "lexical index in step": not lexical_drift,
+            "consistent": not orphans and not broken and not lexical_drift,
+        }
+        if repair and not report["consistent"]:
+            for name, ids in orphans.items():
+                for start in range(0, len(ids), 5000):
+                    self._collection(name).delete(ids=ids[start : start + 5000])
+            if broken:
+                for doc_id in broken:
+                    documents.pop(doc_id)
+                self._write_manifest(documents)
+                for doc_id in broken:
+                    self._delete_rows({"doc_id": doc_id})
+            self.rebuild_lexical()
+            report["repaired"] = True
+        return report
+
     def ensure_manifest(self) -> None:
         if not self._manifest_path.is_file():
             self.index_dir.mkdir(parents=True, exist_ok=True)

@@ -332,8 +332,8 @@ def format_evidence(evidence: Sequence[Evidence]) -> str:
     return "\n".join(lines)
 
 
-def extractive(question: str, evidence: Sequence[Evidence]) -> tuple[str, list[Citation]] | None:
-    """Quote the evidence that best answers the question; None when nothing of the right kind exists."""
+def pick_quotes(question: str, evidence: Sequence[Evidence]) -> list[Evidence]:
+    """The evidence that best answers the question, of the right kind; empty when none does."""
     terms = t.key_terms(question) - t.specific_terms(question) or t.key_terms(question)
     kind = qtype.expected_type(question)
     usable = [
@@ -345,9 +345,16 @@ def extractive(question: str, evidence: Sequence[Evidence]) -> tuple[str, list[C
         and not _misses_what_was_asked(question, "", [e], evidence)
     ]
     if not usable:
-        return None
+        return []
     ranked = sorted(usable, key=lambda e: (len(terms & t.content_terms(e.text)), e.score), reverse=True)
-    picked = ranked[:2] if len(ranked) > 1 and ranked[1].lexical >= 0.5 else ranked[:1]
+    return ranked[:2] if len(ranked) > 1 and ranked[1].lexical >= 0.5 else ranked[:1]
+
+
+def extractive(question: str, evidence: Sequence[Evidence]) -> tuple[str, list[Citation]] | None:
+    """Quote the evidence that best answers the question; None when nothing of the right kind exists."""
+    picked = pick_quotes(question, evidence)
+    if not picked:
+        return None
     quotes = " ".join(f"“{' '.join(e.text.split())}” [{n}]" for n, e in enumerate(picked, 1))
     return render("extractive", quotes=quotes), [
         Citation.from_evidence(n, e) for n, e in enumerate(picked, 1)
@@ -445,10 +452,34 @@ class Answerer:
             text, citations = render_answer(kept, evidence)
             mode = "generated"
         else:
-            quoted = extractive(question, evidence)
-            if quoted is None:
+            picked = pick_quotes(question, evidence)
+            if not picked:
                 return finish(render("abstain", question=question), "abstained", [], draft, dropped)
-            (text, citations), mode = quoted, "extractive"
+            # Second, narrower try: the model answers from the one sentence that holds the answer.
+            # Verified the same way; only if that fails too is the sentence quoted.
+            focused = self.chat.complete(
+                [
+                    {
+                        "role": "user",
+                        "content": render(
+                            "rewrite_answer", sentence=as_quoted_data(picked[0].text), question=question
+                        ),
+                    }
+                ],
+                max_tokens=60,
+                temperature=opts.temperature,
+            )
+            timings["generate_s"] = round(float(timings["generate_s"]) + focused.seconds, 4)
+            timings["prompt_tokens"] = int(timings["prompt_tokens"]) + focused.prompt_tokens
+            timings["completion_tokens"] = int(timings["completion_tokens"]) + focused.completion_tokens
+            rewritten, _ = attach_citations(focused.text.strip().split("\n")[0], picked[:1], query)
+            copied = rewritten and t.content_terms(rewritten[0][0]) >= t.content_terms(picked[0].text)
+            if rewritten and not copied:
+                (text, citations), mode = render_answer(rewritten[:1], picked[:1]), "generated"
+            else:
+                quoted = extractive(question, evidence)
+                assert quoted is not None
+                (text, citations), mode = quoted, "extractive"
         cited_docs = {c.doc_id for c in citations}
         conflicts = [
             c for c in find_conflicts(evidence) if cited_docs & {side["doc_id"] for side in c["sides"]}

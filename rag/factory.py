@@ -136,6 +136,16 @@ class App:
         self.reopen()
         return removed
 
+    def check_index(self, repair: bool) -> dict[str, object]:
+        """`rag doctor --check`: report drift between manifest, Chroma and BM25; repair under the lock."""
+        store = self.store()
+        if not repair:
+            return store.check_consistency(repair=False)
+        with WriterLock(store.index_dir, self.settings.lock_timeout_s):
+            report = store.check_consistency(repair=True)
+        self.reopen()
+        return report
+
     def close(self) -> None:
         """Free the models now rather than at interpreter shutdown."""
         for name in ("chat", "embedder"):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -31,7 +32,11 @@ from rag.prompts import render
 from rag.retrieve import Evidence, Retriever, evidence_from_hit, in_window
 
 SAME_EVENT_COSINE = 0.6
-CACHE_VERSION = 1
+# A summary reports; it does not replay a speaker's own words ("We spoke today…") or run-on quotes.
+FIRST_PERSON = re.compile(r"\b(I|we|We|our|Our|my|My|me|us)\b|^[\"“‘']")
+QUOTE_PENALTY = 0.15
+LONG_PENALTY = 0.1
+CACHE_VERSION = 2
 
 
 @dataclass
@@ -98,8 +103,10 @@ def rank_article(sentences: Sequence[Evidence], n: int, focus: np.ndarray | None
     score = [
         central[i]
         + 0.15 * (1 - i / max(1, len(usable)))
-        + 0.03 * min(5, _specifics(usable[i].text))
+        + 0.05 * min(5, _specifics(usable[i].text))
         + topical[i]
+        - (QUOTE_PENALTY if FIRST_PERSON.search(usable[i].text) else 0.0)
+        - (LONG_PENALTY if len(usable[i].text.split()) > 45 else 0.0)
         for i in range(len(usable))
     ]
     order = sorted(range(len(usable)), key=lambda i: score[i], reverse=True)

@@ -138,6 +138,31 @@ def test_unverifiable_draft_falls_back_to_quoting_the_evidence(corpus_index):
     assert "4 billion" not in result.answer
 
 
+def test_failed_draft_gets_a_second_narrow_try_from_the_best_sentence(corpus_index):
+    bot, chat = answerer(
+        corpus_index, "The strike lasted nine weeks and cost 4 billion.", "About 60 ships were waiting."
+    )
+    result = bot.ask("How many ships were waiting at sea during the strike?")
+    assert result.mode == "generated"
+    assert result.answer == "About 60 ships were waiting [1]."
+    assert "60 ships" in result.citations[0].text
+    second = chat.prompts[1][-1]["content"]
+    assert "Sentence: About 60 ships had been waiting at sea." in second
+    assert second.endswith("Question: How many ships were waiting at sea during the strike?")
+
+
+def test_second_try_that_only_copies_the_sentence_is_labelled_a_quote(corpus_index):
+    bot, _ = answerer(corpus_index, "It cost 4 billion.", "About 60 ships had been waiting at sea.")
+    result = bot.ask("How many ships were waiting at sea during the strike?")
+    assert result.mode == "extractive"
+
+
+def test_second_try_that_invents_falls_back_to_the_quote(corpus_index):
+    bot, _ = answerer(corpus_index, "It cost 4 billion.", "About 75 ships were waiting.")
+    result = bot.ask("How many ships were waiting at sea during the strike?")
+    assert result.mode == "extractive" and "75" not in result.answer
+
+
 def test_question_about_something_absent_abstains_without_calling_the_model(corpus_index):
     bot, chat = answerer(corpus_index, "Zelenskyy asked for Patriot missiles [1].")
     result = bot.ask("What did Zelenskyy ask for at the summit in Geneva?")

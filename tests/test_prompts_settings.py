@@ -22,6 +22,7 @@ EXPECTED_VARIABLES = {
     "extractive": {"quotes"},
     "baseline": {"sources", "question"},
     "shorten": {"sentence"},
+    "rewrite_answer": {"sentence", "question"},
     "conflict_date": {"first", "second"},
     "conflict_number": {"first", "second"},
 }

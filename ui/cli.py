@@ -538,9 +538,24 @@ def bench(repeats: int, as_json: bool, **flags: Any) -> None:
 @cli.command()
 @common_options
 @click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Check that the manifest, Chroma and the BM25 index agree; repair drift (under the writer lock).",
+)
 @handle_errors
-def doctor(as_json: bool, **flags: Any) -> None:
+def doctor(as_json: bool, check: bool, **flags: Any) -> None:
     """Versions, models, GPU offload, index and the effective settings with their origin."""
+    if check:
+        report = make_app(**flags).check_index(repair=True)
+        if as_json:
+            click.echo(json.dumps(report, indent=2))
+        else:
+            for key, value in report.items():
+                click.echo(f"{key}: {value}")
+        if report.get("repaired"):
+            log("repaired: removed rows of incomplete documents and rebuilt the lexical index")
+        return
     from rag.doctor import diagnose
 
     print_sections(diagnose(flags), as_json)
