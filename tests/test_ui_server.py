@@ -258,3 +258,19 @@ def test_twenty_concurrent_sessions_are_queued_and_all_answered(small_index):
     order = sorted(finished, key=finished.__getitem__)
     assert order == sorted(order), f"answered out of arrival order: {order}"
     assert after - before < 400, f"server memory grew {after - before:.0f} MB over 20 sessions"
+
+
+def test_eval_tab_runs_a_set_against_the_open_library(app, small_index):
+    from rag.factory import App
+    from ui.web import WebApp
+
+    settings = app.settings.model_copy(update={"index": small_index})
+    web = WebApp(App(settings, embedder=app.embedder, chat=app.chat))
+    note, metrics, failing = web.run_eval("sample.jsonl", "test", 6, progress=lambda *a, **k: None)
+    assert note.startswith("9 items"), note
+    table = dict((name, value) for name, value in metrics)
+    assert table["items"] == 9 and table["scored"] == 9
+    assert 0.0 <= table["fact_recall"] <= 1.0 and table["abstention_rate"] is not None
+    for row in failing:
+        assert row[0] and row[1] in ("answer", "unanswerable", "summary")
+    assert f"{len(failing)} failing" in note
