@@ -394,13 +394,16 @@ class ChromaStore:
         complete = {d: r.content_hash for d, r in documents.items()}
         orphans: dict[str, list[str]] = {}
         counts: dict[str, dict[str, int]] = {CHUNKS: {}, SENTENCES: {}}
+        sentence_docs: dict[str, str] = {}  # sentence row id -> doc id, for complete documents
         for name in (CHUNKS, SENTENCES):
             for row_id, meta in self.all_metadata(name):
                 doc_id = str(meta.get("doc_id"))
                 if complete.get(doc_id) != meta.get("content_hash"):
                     orphans.setdefault(name, []).append(row_id)
-                else:
-                    counts[name][doc_id] = counts[name].get(doc_id, 0) + 1
+                    continue
+                counts[name][doc_id] = counts[name].get(doc_id, 0) + 1
+                if name == SENTENCES:
+                    sentence_docs[row_id] = doc_id
         broken = sorted(
             d
             for d, r in documents.items()
@@ -408,12 +411,7 @@ class ChromaStore:
             or counts[SENTENCES].get(d, 0) != r.n_sentences
             or not (self.index_dir / "texts" / f"{r.content_hash}.txt").is_file()
         )
-        good_sentences = {
-            row_id
-            for row_id, meta in self.all_metadata(SENTENCES)
-            if complete.get(str(meta.get("doc_id"))) == meta.get("content_hash")
-            and str(meta.get("doc_id")) not in broken
-        }
+        good_sentences = {row_id for row_id, doc_id in sentence_docs.items() if doc_id not in broken}
         lexical_drift = self.lexical.outdated or set(self.lexical.ids()) != good_sentences
         report: dict[str, Any] = {
             "documents": len(documents),
