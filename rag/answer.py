@@ -353,8 +353,10 @@ def pick_quotes(question: str, evidence: Sequence[Evidence]) -> list[Evidence]:
 def extractive(question: str, evidence: Sequence[Evidence]) -> tuple[str, list[Citation]] | None:
     """Quote the evidence that best answers the question; None when nothing of the right kind exists."""
     picked = pick_quotes(question, evidence)
-    if not picked:
-        return None
+    return quote(picked) if picked else None
+
+
+def quote(picked: Sequence[Evidence]) -> tuple[str, list[Citation]]:
     quotes = " ".join(f"“{' '.join(e.text.split())}” [{n}]" for n, e in enumerate(picked, 1))
     return render("extractive", quotes=quotes), [
         Citation.from_evidence(n, e) for n, e in enumerate(picked, 1)
@@ -477,9 +479,7 @@ class Answerer:
             if rewritten and not copied:
                 (text, citations), mode = render_answer(rewritten[:1], picked[:1]), "generated"
             else:
-                quoted = extractive(question, evidence)
-                assert quoted is not None
-                (text, citations), mode = quoted, "extractive"
+                (text, citations), mode = quote(picked), "extractive"
         cited_docs = {c.doc_id for c in citations}
         conflicts = [
             c for c in find_conflicts(evidence) if cited_docs & {side["doc_id"] for side in c["sides"]}

@@ -67,7 +67,6 @@ class WebApp:
     def __init__(self, app: App) -> None:
         self.app = app
         self.stop_flags: dict[str, threading.Event] = {}
-        self._doc_text_cache: dict[str, str] = {}
 
     # -- shared ---------------------------------------------------------------------------------
     def document_text(self, doc_id: str) -> str | None:
