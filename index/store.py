@@ -22,6 +22,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 CHUNKS = "chunks"
 SENTENCES = "sentences"
+DOCUMENTS = "documents"  # on a Chroma server only: the shared manifest, one row per complete document
 MANIFEST_VERSION = 1
 
 
@@ -128,14 +129,18 @@ class ChromaStore:
         embed_dim: int | None,
         chroma_url: str | None = None,
         create: bool = False,
+        chroma_prefix: str = "rag-news",
     ) -> None:
         self.index_dir = index_dir
         self.embed_model = embed_model
         self.embed_dim = embed_dim
         self._chroma_url = chroma_url
+        self._chroma_prefix = chroma_prefix
         self._client: Any = None
         self._collections: dict[str, Any] = {}
         self._lexical: LexicalIndex | None = None
+        if chroma_url:
+            self.sync_from_server()
         if not create and not (index_dir / "manifest.json").is_file():
             raise UserError(f"no index at {index_dir}", "run `rag ingest PATH` first, or pass --index DIR")
 
@@ -217,7 +222,7 @@ class ChromaStore:
 
     def _collection(self, name: str) -> Any:
         if name not in self._collections:
-            prefix = f"{self.index_dir.name}-" if self._chroma_url else ""
+            prefix = f"{self._chroma_prefix}-" if self._chroma_url else ""
             self._collections[name] = self._chroma().get_or_create_collection(
                 name=f"{prefix}{name}",
                 embedding_function=None,
@@ -342,6 +347,8 @@ class ChromaStore:
             _atomic_write(text_path, text)
         self._add(CHUNKS, chunks, batch)
         self._add(SENTENCES, sentences, batch)
+        if self._chroma_url:
+            self._publish(record, text, chunks)
         documents = self.documents()
         previous = documents.get(record.doc_id)
         documents[record.doc_id] = record
@@ -356,6 +363,8 @@ class ChromaStore:
         record = documents.pop(doc_id, None)
         if record is None:
             raise UserError(f"no document {doc_id!r} in the index", "see `rag docs list`")
+        if self._chroma_url:
+            self._collection(DOCUMENTS).delete(ids=[doc_id])
         self._write_manifest(documents)
         self._delete_rows({"doc_id": doc_id})
         self._drop_text_if_unused(record.content_hash, documents)
@@ -425,6 +434,8 @@ class ChromaStore:
                 for start in range(0, len(ids), 5000):
                     self._collection(name).delete(ids=ids[start : start + 5000])
             if broken:
+                if self._chroma_url:
+                    self._collection(DOCUMENTS).delete(ids=broken)
                 for doc_id in broken:
                     documents.pop(doc_id)
                 self._write_manifest(documents)
@@ -433,6 +444,51 @@ class ChromaStore:
             self.rebuild_lexical()
             report["repaired"] = True
         return report
+
+    # -- sharing one index through a Chroma server -----------------------------------------------
+    def _publish(self, record: DocRecord, text: str, chunks: Sequence[Record]) -> None:
+        """Mark a document complete on the server, after its rows: other clients rebuild from this."""
+        meta = {k: v for k, v in asdict(record).items() if v is not None}
+        meta["page_starts"] = json.dumps(record.page_starts)
+        vector = chunks[0].vector if chunks else [1.0] + [0.0] * max(0, (self.embed_dim or 1) - 1)
+        self._collection(DOCUMENTS).upsert(
+            ids=[record.doc_id], embeddings=[vector], documents=[text], metadatas=[meta]
+        )
+
+    def sync_from_server(self) -> bool:
+        """Make the local manifest, texts and BM25 match the server's; True when anything changed.
+
+        The server is the source of truth, so any machine pointed at it with an empty --index
+        directory serves the same index, and knows the content hashes already ingested.
+        """
+        col = self._collection(DOCUMENTS)
+        try:
+            res = col.get(include=["metadatas"])
+        except Exception as exc:  # chromadb raises many transport errors; all mean the same here
+            raise UserError(
+                f"cannot read the index from the Chroma server {self._chroma_url} ({exc})",
+                "is `chroma run` up at that address?",
+            ) from None
+        remote: dict[str, DocRecord] = {}
+        for doc_id, meta in zip(res["ids"], res["metadatas"], strict=True):
+            fields = dict(meta or {})
+            fields["page_starts"] = json.loads(str(fields.get("page_starts") or "[]"))
+            fields.setdefault("date", None)
+            remote[doc_id] = DocRecord(**fields)
+        local = self.documents() if self._manifest_path.is_file() else None
+        texts = self.index_dir / "texts"
+        missing = [d for d, r in remote.items() if not (texts / f"{r.content_hash}.txt").is_file()]
+        if local == remote and not missing:
+            return False
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        texts.mkdir(exist_ok=True)
+        for start in range(0, len(missing), 100):
+            got = col.get(ids=missing[start : start + 100], include=["documents"])
+            for doc_id, text in zip(got["ids"], got["documents"], strict=True):
+                _atomic_write(texts / f"{remote[doc_id].content_hash}.txt", text or "")
+        self._write_manifest(remote)
+        self.rebuild_lexical()
+        return True
 
     def ensure_manifest(self) -> None:
         if not self._manifest_path.is_file():

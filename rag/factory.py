@@ -70,7 +70,7 @@ class App:
     @cached_property
     def chat(self) -> ChatModel:
         if self.settings.llm_url:
-            return OpenAIChatModel(self.settings.llm_url)
+            return OpenAIChatModel(self.settings.llm_url, seed=self.settings.seed)
         return LlamaChatModel(
             self.chat_model_path(),
             n_ctx=self.settings.n_ctx,
@@ -87,6 +87,7 @@ class App:
             embed_model=embedder.name,
             embed_dim=embedder.dimension,
             chroma_url=self.settings.chroma_url,
+            chroma_prefix=self.settings.chroma_prefix,
             create=create,
         )
         if not create:

@@ -142,12 +142,20 @@ class LlamaChatModel:
 
 
 class OpenAIChatModel:
-    """Generation on any OpenAI-compatible server (llama.cpp server, vLLM, …)."""
+    """Generation on any OpenAI-compatible server (llama.cpp server, vLLM, …).
 
-    def __init__(self, base_url: str, model: str = "default", timeout_s: float = 120.0) -> None:
+    Streams, so the page shows the draft as it comes, and sends the same sampling settings as the
+    in-process model (greedy ``top_k`` at temperature 0, ``repeat_penalty``, ``seed``), so that eval
+    metrics agree between the two backends.
+    """
+
+    def __init__(
+        self, base_url: str, model: str = "default", seed: int = 0, timeout_s: float = 120.0
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.name = f"{model}@{self.base_url}"
         self._model = model
+        self._seed = seed
         self._timeout = timeout_s
         self.load_s = 0.0
 
@@ -169,28 +177,49 @@ class OpenAIChatModel:
             "messages": list(messages),
             "max_tokens": max_tokens,
             "temperature": temperature,
+            "top_k": 40 if temperature > 0 else 1,
+            "repeat_penalty": 1.1,
+            "seed": self._seed,
             "stop": list(stop) or None,
+            "stream": True,
         }
         request = urllib.request.Request(
             f"{self.base_url}/chat/completions",
             data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": "application/json", "Accept": "text/event-stream"},
         )
         t0 = time.perf_counter()
+        pieces: list[str] = []
+        usage: dict[str, Any] = {}
         try:
             with urllib.request.urlopen(request, timeout=self._timeout) as response:
-                data = json.loads(response.read())
+                for raw in response:
+                    line = raw.decode("utf-8", "replace").strip()
+                    if not line.startswith("data:"):
+                        continue
+                    payload = line[5:].strip()
+                    if payload == "[DONE]":
+                        break
+                    event = json.loads(payload)
+                    usage = event.get("usage") or usage
+                    choices = event.get("choices") or [{}]
+                    delta = (choices[0].get("delta") or {}).get("content")
+                    if delta:
+                        pieces.append(delta)
+                        if on_token:
+                            on_token(delta)
+        except urllib.error.HTTPError as exc:
+            raise UserError(
+                f"the model server at {self.base_url} refused the request (HTTP {exc.code})",
+                "check --llm-url: it should end in /v1 and serve chat completions",
+            ) from None
         except (urllib.error.URLError, OSError, ValueError) as exc:
             raise UserError(
                 f"the model server at {self.base_url} did not answer ({exc})", "is it running?"
             ) from None
-        text = data["choices"][0]["message"]["content"] or ""
-        if on_token:
-            on_token(text)
-        usage = data.get("usage") or {}
         return Completion(
-            text=text,
+            text="".join(pieces),
             prompt_tokens=int(usage.get("prompt_tokens", 0)),
-            completion_tokens=int(usage.get("completion_tokens", 0)),
+            completion_tokens=int(usage.get("completion_tokens", len(pieces))),
             seconds=time.perf_counter() - t0,
         )

@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(20.0, gt=0, description="Files larger than this are skipped at ingest.")
     lock_timeout_s: float = Field(30.0, ge=0, description="How long a writer waits for the index lock.")
     chroma_url: str | None = Field(None, description="Use a Chroma server instead of the local index files.")
+    chroma_prefix: str = Field(
+        "rag-news",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,40}$",
+        description="Collection-name prefix on a Chroma server; clients sharing one index use the same.",
+    )
     llm_url: str | None = Field(None, description="OpenAI-compatible server for generation (…/v1).")
 
     @classmethod
