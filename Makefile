@@ -17,7 +17,7 @@ NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
 LLAMA_CMAKE_ARGS ?= -DCMAKE_C_FLAGS='$(NO_AMX)' -DCMAKE_CXX_FLAGS='$(NO_AMX)'
 endif
 
-.PHONY: setup browser demo test ui lint clean
+.PHONY: setup browser demo test scale ui lint clean
 
 setup: $(STAMP)
 
@@ -44,6 +44,12 @@ browser:
 test: setup browser
 	$(BIN)/python -m pytest
 
+# 20,000 generated articles (about 2 hours of ingest on 2 cores): interrupted and resumed ingest,
+# retrieval at that size, and a 200-article summary. Figures land in artifacts/scale.json.
+SCALE_ARTICLES ?= 20000
+scale: setup
+	$(BIN)/python -m eval.scale --articles $(SCALE_ARTICLES) --work .scale --summarize 200 --out artifacts/scale.json
+
 ui: setup
 	$(BIN)/rag ui --index $(DEMO_INDEX)
 
@@ -52,4 +58,4 @@ lint: setup
 	$(BIN)/mypy
 
 clean:
-	rm -rf .demo .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .demo .scale .pytest_cache .mypy_cache .ruff_cache

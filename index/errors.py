@@ -25,3 +25,7 @@ class IndexMismatchError(UserError):
 
 class IndexBusyError(UserError):
     """Another process holds the index writer lock."""
+
+
+class DiskFullError(UserError):
+    """A write to the index ran out of space; nothing finished is lost."""

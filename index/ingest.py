@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -10,10 +12,12 @@ from pathlib import Path
 
 from index.chunking import chunk_document
 from index.embedder import Embedder
+from index.errors import DiskFullError
 from index.loaders import Candidate, SkipFile, discover, load_document
 from index.store import ChromaStore, DocRecord, Record, WriterLock
 
 Reporter = Callable[[str], None]
+COMMIT_EVERY_S = 2.0  # how often the manifest flips during a long ingest
 
 
 @dataclass
@@ -90,21 +94,62 @@ def ingest(
         for doc_id in result.recovered:
             say(f"{doc_id}: removed a half-written copy left by an interrupted ingest")
         bar = tqdm(candidates, desc="ingest", unit="file", disable=not progress, file=None, leave=False)
-        for number, cand in enumerate(bar, 1):
-            if on_file:
-                on_file(number, len(candidates), str(cand.path.name))
-            outcome = _ingest_one(cand, store, embedder, window, chunk_overlap, max_file_mb, result)
-            result.outcomes.append(outcome)
-            if outcome.status == "skipped":
-                say(f"{cand.path}: skipped: {outcome.detail}")
-            elif outcome.status == "duplicate":
-                say(f"{cand.path}: {outcome.detail}")
-        bar.close()
+        last_commit = time.monotonic()
+        try:
+            for number, cand in enumerate(bar, 1):
+                if on_file:
+                    on_file(number, len(candidates), str(cand.path.name))
+                try:
+                    outcome = _ingest_one(cand, store, embedder, window, chunk_overlap, max_file_mb, result)
+                except Exception as exc:
+                    if _disk_full(exc):
+                        raise DiskFullError(
+                            f"the disk under {store.index_dir} is full (while indexing {cand.path.name})",
+                            "free some space and run the same ingest again: finished documents are kept",
+                        ) from None
+                    raise
+                result.outcomes.append(outcome)
+                if outcome.status == "skipped":
+                    say(f"{cand.path}: skipped: {outcome.detail}")
+                elif outcome.status == "duplicate":
+                    say(f"{cand.path}: {outcome.detail}")
+                if time.monotonic() - last_commit >= COMMIT_EVERY_S:
+                    _commit(store)
+                    last_commit = time.monotonic()
+        except BaseException:
+            # Ctrl-C, a full disk: finished documents are kept, so running ingest again resumes;
+            # the journal names the one cut short, which the next writer removes.
+            with contextlib.suppress(Exception):
+                store.commit()
+            raise
+        finally:
+            bar.close()
+        _commit(store)
         changed = result.chunks_written > 0 or bool(result.recovered)
         if changed or not store.lexical.ids() and store.documents():
             store.rebuild_lexical()
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _commit(store: ChromaStore) -> None:
+    try:
+        store.commit()
+    except Exception as exc:
+        if _disk_full(exc):
+            raise DiskFullError(
+                f"the disk under {store.index_dir} is full",
+                "free some space and run the same ingest again: finished documents are kept",
+            ) from None
+        raise
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """ENOSPC from our own writes, or SQLite's and Chroma's wording of the same thing."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(exc).lower()
+    return "no space left" in text or "disk is full" in text or "database or disk is full" in text
 
 
 def _ingest_one(
@@ -120,7 +165,7 @@ def _ingest_one(
         doc = load_document(cand, max_file_mb)
     except SkipFile as why:
         return FileOutcome(str(cand.path), cand.doc_id, "skipped", str(why))
-    documents = store.documents()
+    documents = {**store.documents(), **store.pending}
     existing = documents.get(doc.doc_id)
     if existing and existing.content_hash == doc.content_hash:
         return FileOutcome(str(cand.path), doc.doc_id, "unchanged", "already up to date", existing.n_chunks)
@@ -167,7 +212,7 @@ def _ingest_one(
         meta["sentence_index"] = sentence.index
         sentence_rows.append(Record(f"{sentence.chunk_id}/s{sentence.index}", sentence.text, vector, meta))
     status = "updated" if existing else "indexed"
-    store.write_document(record, doc.text, chunk_rows, sentence_rows)
+    store.write_document(record, doc.text, chunk_rows, sentence_rows, commit=False)
     result.chunks_written += len(chunk_rows)
     result.sentences_written += len(sentence_rows)
     return FileOutcome(str(cand.path), doc.doc_id, status, "", len(chunk_rows))

@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
+
 from index.errors import IndexBusyError, IndexMismatchError, UserError
 from index.lexical import LexicalIndex
 
@@ -67,7 +69,12 @@ class Store(Protocol):
     def document_text(self, doc_id: str) -> str: ...
 
     def query(
-        self, collection: str, vector: Sequence[float], n: int, where: dict[str, Any] | None = None
+        self,
+        collection: str,
+        vector: Sequence[float],
+        n: int,
+        where: dict[str, Any] | None = None,
+        include_vectors: bool = False,
     ) -> list[Hit]: ...
 
     def get(
@@ -111,12 +118,17 @@ class WriterLock:
 
 
 def _atomic_write(path: Path, data: str) -> None:
+    """Write-then-rename: a full disk or a crash leaves the old file, never half of a new one."""
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with tmp.open("w", encoding="utf-8") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with tmp.open("w", encoding="utf-8") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 class ChromaStore:
@@ -139,6 +151,10 @@ class ChromaStore:
         self._client: Any = None
         self._collections: dict[str, Any] = {}
         self._lexical: LexicalIndex | None = None
+        self._manifest_cache: tuple[tuple[int, int], dict[str, DocRecord]] | None = None
+        self._counts: dict[str, tuple[tuple[int, int] | None, int]] = {}
+        self._pending: dict[str, DocRecord] = {}  # rows written, manifest not yet flipped
+        self._writing: tuple[str, str] | None = None  # the document whose rows are being written
         if chroma_url:
             self.sync_from_server()
         if not create and not (index_dir / "manifest.json").is_file():
@@ -177,9 +193,29 @@ class ChromaStore:
                 "use the same embedding model, or ingest into a new --index",
             )
 
+    def _manifest_stamp(self) -> tuple[int, int] | None:
+        try:
+            st = self._manifest_path.stat()
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size)
+
     def documents(self) -> dict[str, DocRecord]:
+        """Complete documents. Parsed once and reused until the file changes: retrieval asks per query,
+        and at 20,000 documents re-reading the manifest would cost more than the search."""
+        stamp = self._manifest_stamp()
+        if stamp is not None and self._manifest_cache is not None and self._manifest_cache[0] == stamp:
+            return dict(self._manifest_cache[1])
         docs = self._read_manifest().get("documents", {})
-        return {doc_id: DocRecord(**record) for doc_id, record in docs.items()}
+        parsed = {doc_id: DocRecord(**record) for doc_id, record in docs.items()}
+        if stamp is not None:
+            self._manifest_cache = (stamp, parsed)
+        return dict(parsed)
+
+    @property
+    def pending(self) -> dict[str, DocRecord]:
+        """Documents written in this batch but not yet committed to the manifest."""
+        return dict(self._pending)
 
     def document_text(self, doc_id: str) -> str:
         record = self.documents().get(doc_id)
@@ -195,6 +231,9 @@ class ChromaStore:
             "documents": {doc_id: asdict(rec) for doc_id, rec in sorted(documents.items())},
         }
         _atomic_write(self._manifest_path, json.dumps(data, indent=1))
+        stamp = self._manifest_stamp()
+        if stamp is not None:
+            self._manifest_cache = (stamp, dict(documents))
 
     # -- chroma -------------------------------------------------------------------------------
     def _chroma(self) -> Any:
@@ -237,25 +276,45 @@ class ChromaStore:
     def count(self, collection: str) -> int:
         return int(self._collection(collection).count())
 
+    def _count(self, collection: str) -> int:
+        """Row count for sizing queries, re-read only when the manifest changes (a write happened);
+        counting costs Chroma milliseconds, a quarter of a query's budget at scale."""
+        stamp = self._manifest_stamp()
+        cached = self._counts.get(collection)
+        if cached is None or cached[0] != stamp:
+            cached = (stamp, self.count(collection))
+            self._counts[collection] = cached
+        return cached[1]
+
     def query(
-        self, collection: str, vector: Sequence[float], n: int, where: dict[str, Any] | None = None
+        self,
+        collection: str,
+        vector: Sequence[float],
+        n: int,
+        where: dict[str, Any] | None = None,
+        include_vectors: bool = False,
     ) -> list[Hit]:
         col = self._collection(collection)
-        n = max(1, min(n, col.count()))
-        if col.count() == 0:
+        size = self._count(collection)
+        if size == 0:
             return []
+        n = max(1, min(n, size))
         res = col.query(
             query_embeddings=[list(vector)],
             n_results=n,
             where=where or None,
-            include=["documents", "metadatas", "distances"],
+            include=["documents", "metadatas", "distances"] + (["embeddings"] if include_vectors else []),
         )
-        return [
+        hits = [
             Hit(id=i, text=d or "", score=1.0 - float(dist), metadata=dict(m or {}))
             for i, d, m, dist in zip(
                 res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0], strict=True
             )
         ]
+        if include_vectors:  # saves a second round trip for the vectors of the hits
+            for hit, vec in zip(hits, res["embeddings"][0], strict=True):
+                hit.metadata["_vector"] = np.asarray(vec, dtype=np.float64).tolist()
+        return hits
 
     def get(
         self,
@@ -272,7 +331,7 @@ class ChromaStore:
         for pos, (i, d, m) in enumerate(zip(res["ids"], res["documents"], res["metadatas"], strict=True)):
             meta = dict(m or {})
             if include_vectors:
-                meta["_vector"] = [float(x) for x in res["embeddings"][pos]]
+                meta["_vector"] = np.asarray(res["embeddings"][pos], dtype=np.float64).tolist()
             hits.append(Hit(id=i, text=d or "", score=0.0, metadata=meta))
         return hits
 
@@ -280,7 +339,10 @@ class ChromaStore:
         if not ids:
             return {}
         res = self._collection(collection).get(ids=list(ids), include=["embeddings"])
-        return {i: [float(x) for x in v] for i, v in zip(res["ids"], res["embeddings"], strict=True)}
+        return {
+            i: np.asarray(v, dtype=np.float64).tolist()
+            for i, v in zip(res["ids"], res["embeddings"], strict=True)
+        }
 
     def all_metadata(self, collection: str) -> list[tuple[str, dict[str, Any]]]:
         res = self._collection(collection).get(include=["metadatas"])
@@ -329,6 +391,15 @@ class ChromaStore:
                 metadatas=[r.metadata for r in part],
             )
 
+    def _write_journal(self) -> None:
+        entries = {d: r.content_hash for d, r in self._pending.items()}
+        if self._writing:
+            entries[self._writing[0]] = self._writing[1]
+        if entries:
+            _atomic_write(self._journal_path, json.dumps(entries))
+        else:
+            self._journal_path.unlink(missing_ok=True)
+
     def write_document(
         self,
         record: DocRecord,
@@ -336,10 +407,17 @@ class ChromaStore:
         chunks: Sequence[Record],
         sentences: Sequence[Record],
         batch: int = 4096,
+        commit: bool = True,
     ) -> None:
-        """Replace a document's rows; the manifest flips only after every row is written."""
+        """Write a document's rows; it becomes visible only when the manifest flips (``commit``).
+
+        Ingest commits every couple of seconds rather than per file: rewriting a 20,000-entry
+        manifest per article would cost more than embedding it. The journal lists every written
+        but uncommitted document, so a crash loses at most that batch, never leaves half of one.
+        """
         self.index_dir.mkdir(parents=True, exist_ok=True)
-        _atomic_write(self._journal_path, json.dumps({record.doc_id: record.content_hash}))
+        self._writing = (record.doc_id, record.content_hash)
+        self._write_journal()
         texts = self.index_dir / "texts"
         texts.mkdir(exist_ok=True)
         text_path = texts / f"{record.content_hash}.txt"
@@ -349,14 +427,32 @@ class ChromaStore:
         self._add(SENTENCES, sentences, batch)
         if self._chroma_url:
             self._publish(record, text, chunks)
+        self._pending[record.doc_id] = record
+        self._writing = None
+        if commit:
+            self.commit()
+
+    def commit(self) -> int:
+        """Flip the manifest for every fully written document; returns how many."""
+        if not self._pending:
+            self._write_journal()
+            return 0
         documents = self.documents()
-        previous = documents.get(record.doc_id)
-        documents[record.doc_id] = record
+        replaced = []
+        for doc_id, record in self._pending.items():
+            previous = documents.get(doc_id)
+            documents[doc_id] = record
+            if previous and previous.content_hash != record.content_hash:
+                replaced.append(previous)
         self._write_manifest(documents)
-        if previous and previous.content_hash != record.content_hash:
-            self._delete_rows({"$and": [{"doc_id": record.doc_id}, {"content_hash": previous.content_hash}]})
+        for previous in replaced:
+            stale = [{"doc_id": previous.doc_id}, {"content_hash": previous.content_hash}]
+            self._delete_rows({"$and": stale})
             self._drop_text_if_unused(previous.content_hash, documents)
-        self._journal_path.unlink(missing_ok=True)
+        committed = len(self._pending)
+        self._pending.clear()
+        self._write_journal()
+        return committed
 
     def remove_document(self, doc_id: str) -> DocRecord:
         documents = self.documents()

@@ -6,6 +6,7 @@ answered with a sentence that has no number). These rules are deterministic and 
 
 from __future__ import annotations
 
+import functools
 import re
 
 from rag import text as t
@@ -64,8 +65,10 @@ def _numbers_without_years(text: str) -> set[str]:
     return {n for n in t.numbers(text) if not re.fullmatch(r"(19|20)\d\d", n)}
 
 
+@functools.lru_cache(maxsize=8192)
 def satisfies(kind: str | None, answer: str, question: str) -> bool:
-    """Does this sentence contain the kind of thing the question asks for?"""
+    """Does this sentence contain the kind of thing the question asks for? (Cached: retrieval asks
+    for the same candidates several times per question.)"""
     if kind is None:
         return True
     if kind == "number":

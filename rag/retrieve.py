@@ -152,7 +152,9 @@ class Retriever:
         chunk_hits = [h for h in self.store.query(CHUNKS, q_vec.tolist(), k * 2, where) if usable(h)][:k]
         sentence_hits = [
             h
-            for h in self.store.query(SENTENCES, q_vec.tolist(), max(4 * n_evidence, 24), where)
+            for h in self.store.query(
+                SENTENCES, q_vec.tolist(), max(4 * n_evidence, 24), where, include_vectors=True
+            )
             if usable(h)
         ]
         candidates: dict[str, Hit] = {h.id: h for h in sentence_hits}
@@ -185,7 +187,8 @@ class Retriever:
         chunk_rank = {cid: r for r, cid in enumerate(chunk_ids)}
         scored: list[Evidence] = []
         for sid, hit in candidates.items():
-            vec = hit.metadata.get("_vector") or vectors.get(sid)
+            vec = hit.metadata.get("_vector")
+            vec = vectors.get(sid) if vec is None else vec
             dense = float(np.dot(q_vec, np.asarray(vec))) if vec is not None else hit.score
             title = str(hit.metadata.get("title", ""))
             if title not in title_terms:
