@@ -39,6 +39,18 @@ def _median(values: list[float]) -> float:
     return float(statistics.median(values)) if values else 0.0
 
 
+def _effective(llama: Any) -> dict[str, Any]:
+    """What the llama.cpp context actually runs with, read back from it (not what we asked for)."""
+    return {
+        "n_ctx": llama.n_ctx(),
+        "n_threads": llama.n_threads,
+        "n_threads_batch": llama.n_threads_batch,
+        "n_batch": llama.n_batch,
+        "n_gpu_layers": llama.model_params.n_gpu_layers,
+        "flash_attn_type": int(llama.context_params.flash_attn_type),
+    }
+
+
 def _decode_rate(run: Callable[[Callable[[str], None]], int]) -> tuple[float, float]:
     """(time to first token, decode tokens/s) for one streamed generation."""
     stamps: list[float] = []
@@ -50,7 +62,7 @@ def _decode_rate(run: Callable[[Callable[[str], None]], int]) -> tuple[float, fl
 
 
 def bench(
-    app: Any, repeats: int = 3, corpus: Path | None = None, log: Callable[[str], None] = print
+    app: Any, repeats: int = 5, corpus: Path | None = None, log: Callable[[str], None] = print
 ) -> dict[str, Any]:
     from llama_cpp import Llama
 
@@ -70,7 +82,6 @@ def bench(
     _ = app.embedder.dimension
     load_embed = time.perf_counter() - t0
     results["load"] = {"chat_s": round(load_chat, 3), "embedder_s": round(load_embed, 3)}
-    results["settings"] = {"model": str(chat.model_path), **chat.settings}
 
     evidence = [
         Evidence(f"b{i}", "bench", "bench#0", "Bench", None, None, 0, 1, s, 1.0)
@@ -78,8 +89,17 @@ def bench(
     ]
     max_tokens = 64
 
-    log("generation: our path vs a bare llama-cpp-python loop")
-    ours_ttft, ours_rate, warm_ttft = [], [], []
+    log("generation: our path vs a bare llama-cpp-python loop (interleaved)")
+    bare = Llama(model_path=str(chat.model_path), verbose=False, **chat.settings)
+    ours_effective, bare_effective = _effective(chat.load()), _effective(bare)
+    results["settings"] = {
+        "model": str(chat.model_path),
+        "ours": ours_effective,
+        "bare": bare_effective,
+        "identical": ours_effective == bare_effective,
+    }
+    ours_ttft, ours_rate, warm_ttft, bare_rate, bare_ttft = [], [], [], [], []
+    # Interleaved, so that a slow spell of the machine (frequency, a neighbour) hits both sides alike.
     for r in range(repeats):
         messages = answer_messages(QUESTIONS[r % len(QUESTIONS)] + f" ({r})", evidence)
         chat.load().reset()
@@ -93,10 +113,6 @@ def bench(
         ours_ttft.append(ttft)
         ours_rate.append(rate)
         warm_ttft.append(_decode_rate(run_ours)[0])
-    bare = Llama(model_path=str(chat.model_path), verbose=False, **chat.settings)
-    bare_rate, bare_ttft = [], []
-    for r in range(repeats):
-        messages = answer_messages(QUESTIONS[r % len(QUESTIONS)] + f" ({r})", evidence)
         bare.reset()
 
         def run_bare(sink: Callable[[str], None], messages: list[dict[str, str]] = messages) -> int:
@@ -119,6 +135,7 @@ def bench(
         ttft, rate = _decode_rate(run_bare)
         bare_ttft.append(ttft)
         bare_rate.append(rate)
+    bare.close()
     prompt_tokens = len(chat.load().tokenize(str(messages).encode()))
     results["generation"] = {
         "tokens_per_s": round(_median(ours_rate), 1),

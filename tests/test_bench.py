@@ -20,4 +20,6 @@ def test_bench_reports_the_fixed_keys():
         ("ingest", "chunks_per_s"),
     ]:
         assert isinstance(data[area][key], int | float) and data[area][key] > 0, (area, key)
-    assert data["settings"]["n_threads"] >= 1 and "flash_attn" in data["settings"]
+    settings = data["settings"]
+    assert settings["identical"] and settings["ours"] == settings["bare"], "both loops run the same context"
+    assert settings["ours"]["n_threads"] >= 1 and "flash_attn_type" in settings["ours"]

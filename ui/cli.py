@@ -523,7 +523,7 @@ def ui_command(host: str, port: int, auth: str | None, max_file_mb: float | None
 @cli.command()
 @common_options
 @click.option(
-    "--repeats", type=click.IntRange(1, 20), default=3, show_default=True, help="Repeats per figure."
+    "--repeats", type=click.IntRange(1, 20), default=5, show_default=True, help="Repeats per figure."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON, nested by area.")
 @handle_errors
