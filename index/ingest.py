@@ -17,7 +17,8 @@ from index.loaders import Candidate, SkipFile, discover, load_document
 from index.store import ChromaStore, DocRecord, Record, WriterLock
 
 Reporter = Callable[[str], None]
-COMMIT_EVERY_S = 2.0  # how often the manifest flips during a long ingest
+COMMIT_EVERY_S = 2.0  # how often the manifest flips during a long ingest into a large index
+PER_FILE_COMMIT_BELOW = 1000  # documents; below this every finished file is committed at once
 
 
 @dataclass
@@ -95,6 +96,7 @@ def ingest(
             say(f"{doc_id}: removed a half-written copy left by an interrupted ingest")
         bar = tqdm(candidates, desc="ingest", unit="file", disable=not progress, file=None, leave=False)
         last_commit = time.monotonic()
+        small = len(store.documents()) < PER_FILE_COMMIT_BELOW  # a small manifest is cheap to flip per file
         try:
             for number, cand in enumerate(bar, 1):
                 if on_file:
@@ -113,7 +115,7 @@ def ingest(
                     say(f"{cand.path}: skipped: {outcome.detail}")
                 elif outcome.status == "duplicate":
                     say(f"{cand.path}: {outcome.detail}")
-                if time.monotonic() - last_commit >= COMMIT_EVERY_S:
+                if small or time.monotonic() - last_commit >= COMMIT_EVERY_S:
                     _commit(store)
                     last_commit = time.monotonic()
         except BaseException:
