@@ -121,7 +121,7 @@ def run_summary(item: dict[str, Any], summarizer: Any) -> dict[str, Any]:
     docs = summarizer.select_documents(
         scope.get("doc"), bool(scope.get("all")), scope.get("topic"), scope.get("since"), scope.get("until")
     )
-    result = summarizer.summarize(docs, Options(sentences=6), topic=scope.get("topic"))
+    result = summarizer.summarize(docs, Options(sentences=6), topic=scope.get("topic"), use_cache=False)
     supported = [
         bool(s.citations)
         and judge(s.text, [passage_context(c.text, c.title, c.date) for c in s.citations]).supported

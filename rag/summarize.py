@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,11 +34,53 @@ from rag.prompts import render
 from rag.retrieve import Evidence, Retriever, evidence_from_hit, in_window
 
 SAME_EVENT_COSINE = 0.6
+TOPIC_COSINE = 0.45
+RARE_SHARE = 0.15
+FIGURE = re.compile(r"\d[\d,.]*\d(?:-[a-z]+)?|\d(?:-[a-z]+)?")
+# Titles and nationalities are capitalised but say nothing on their own.
+TITLE_WORDS = frozenset(
+    {
+        "president",
+        "vice",
+        "secretary",
+        "minister",
+        "adviser",
+        "advisor",
+        "spokesperson",
+        "spokesman",
+        "envoy",
+        "chancellor",
+        "prime",
+        "general",
+        "senator",
+        "governor",
+        "mayor",
+        "ambassador",
+        "director",
+        "chief",
+        "press",
+        "national",
+        "state",
+        "states",
+        "united",
+        "american",
+        "ukrainian",
+        "russian",
+        "european",
+        "british",
+        "chinese",
+        "german",
+        "french",
+    }
+)
 # A summary reports; it does not replay a speaker's own words ("We spoke today…") or run-on quotes.
 FIRST_PERSON = re.compile(r"\b(I|we|We|our|Our|my|My|me|us)\b|^[\"“‘']")
+DANGLING = re.compile(r"^(He|She|They|It|This|These|That|Those)\b")
 QUOTE_PENALTY = 0.15
 LONG_PENALTY = 0.1
-CACHE_VERSION = 2
+CACHE_VERSION = 3
+LENGTH_FLOOR = 8
+LENGTH_EXPONENT = 0.5
 
 
 @dataclass
@@ -82,67 +126,135 @@ def _article_sentences(store: ChromaStore, doc_id: str) -> list[Evidence]:
     return [evidence_from_hit(h, 0.0, h.metadata.get("_vector")) for h in ordered]
 
 
-def _specifics(text: str) -> int:
-    """Names and figures: a news summary is made of who, what number, when."""
-    return len(t.names(text)) + len(t.numbers(text)) + len(t.months(text))
+class TermStats:
+    """How often each term occurs across what is being summarized: counts, not text, so memory stays
+    bounded by the vocabulary however many articles there are.
+
+    A term in few sentences is specific (Javelin, Saudi Arabia); a term that several articles report
+    is an event worth a line (the partial ceasefire). Terms in most sentences (the two presidents'
+    names, "call") carry little, so a summary made of them says nothing.
+    """
+
+    def __init__(self) -> None:
+        self.sentences = 0
+        self.articles = 0
+        self.sentence_df: Counter[str] = Counter()
+        self.article_df: Counter[str] = Counter()
+
+    def add_article(self, concept_sets: Sequence[set[str]]) -> None:
+        self.articles += 1
+        self.sentences += len(concept_sets)
+        seen: set[str] = set()
+        for concepts in concept_sets:
+            self.sentence_df.update(concepts)
+            seen |= concepts
+        self.article_df.update(seen)
+
+    def weight(self, term: str) -> float:
+        """Luhn's significance: a term said a few times is a topic, once a detail, everywhere noise."""
+        df = self.sentence_df[term]
+        idf = math.log((self.sentences + 1) / (df + 0.5))
+        repeated = 1.0 + math.log(max(1, df))
+        spread = 1.0 + math.log(max(1, self.article_df[term]))
+        return max(0.0, idf) * repeated * spread
 
 
-def rank_article(sentences: Sequence[Evidence], n: int, focus: np.ndarray | None = None) -> list[_Pick]:
-    """Central, early, specific sentences first (closest to the topic, when there is one)."""
+@dataclass
+class _Candidate:
+    evidence: Evidence
+    concepts: set[str]
+    specific: set[str]
+    position: float  # 0 at the article's start, 1 at its end
+    topical: float = 0.0
+
+
+def _concepts(text: str) -> tuple[set[str], set[str]]:
+    """Content terms and adjacent pairs ("partial ceasefire", "Black Sea"), and which are names or
+    figures (who, how many, when). Pairs tell a specific event from its generic head word."""
+    terms = t.content_terms(text)
+    pairs: set[str] = set()
+    previous = ""
+    for word in t.words(text):
+        lower = word.lower()
+        if lower in t.STOPWORDS or len(word) < 2:
+            previous = ""
+            continue
+        term = t.NUMBER_WORDS.get(lower, t.stem(word))
+        if previous:
+            pairs.add(f"{previous} {term}")
+        previous = term
+    named = {t.stem(n) for n in t.names(text)} | t.numbers(text) | {t.stem(m) for m in t.months(text)}
+    specific = {term for term in terms if term in named or any(ch.isdigit() for ch in term)}
+    return terms | pairs, specific
+
+
+def candidates(sentences: Sequence[Evidence]) -> list[_Candidate]:
+    """Sentences a summary may report: not headlines, fragments or first-person quotes. A short
+    sentence qualifies when it states a figure ("The call lasted 40 minutes.")."""
     usable = [
-        s for s in sentences if not is_headline(s.text) and len(t.content_terms(s.text)) >= 5 and s.vector
+        s
+        for s in sentences
+        if not is_headline(s.text)
+        and s.vector is not None
+        and (len(terms := t.content_terms(s.text)) >= 5 or (len(terms) >= 3 and t.numbers(s.text)))
     ]
-    if not usable:
-        return []
-    matrix = np.asarray([s.vector for s in usable], dtype=np.float32)
-    centroid = matrix.mean(axis=0)
-    centroid /= np.linalg.norm(centroid) or 1.0
-    central = matrix @ centroid
+    out = []
+    for i, s in enumerate(usable):
+        concepts, specific = _concepts(s.text)
+        out.append(_Candidate(s, concepts, specific, i / max(1, len(usable) - 1)))
+    return out
+
+
+def _boost(term: str, specific: set[str]) -> float:
+    if any(ch.isdigit() for ch in term):
+        return 2.0  # figures are what readers look for and what a paraphrase loses
+    return 1.5 if term in specific else 1.0
+
+
+def _gain(c: _Candidate, stats: TermStats, covered: set[str], from_same_article: int) -> float:
+    """New information per word: weighted new terms (names and figures count half again), less
+    for an article already quoted, so several outlets and events get their say."""
+    new = c.concepts - covered
+    value = sum(stats.weight(term) * _boost(term, c.specific) for term in new)
+    value /= max(LENGTH_FLOOR, len(c.evidence.text.split())) ** LENGTH_EXPONENT
+    value *= 1.0 + 0.3 * (1.0 - c.position)  # news puts what matters first
+    value /= 1.0 + from_same_article
+    if FIRST_PERSON.search(c.evidence.text):
+        value *= 1.0 - QUOTE_PENALTY * 3
+    if len(c.evidence.text.split()) > 45:
+        value *= 1.0 - LONG_PENALTY * 2
+    if DANGLING.match(c.evidence.text):
+        value *= 0.5  # "He said…" means nothing once lifted out of its article
+    return value * (0.5 + max(0.0, c.topical)) if c.topical else value
+
+
+def select(pool: Sequence[_Candidate], stats: TermStats, n: int) -> list[_Pick]:
+    """Greedy coverage: each pick adds the most information not yet said (a classic extractive
+    summarizer's objective), so a short summary spans the article's distinct facts instead of
+    restating its central theme; the same event from other outlets joins the pick as support."""
+    remaining = list(pool)
+    covered: set[str] = set()
     picks: list[_Pick] = []
-    topical = matrix @ focus if focus is not None else np.zeros(len(usable))
-    score = [
-        central[i]
-        + 0.15 * (1 - i / max(1, len(usable)))
-        + 0.05 * min(5, _specifics(usable[i].text))
-        + topical[i]
-        - (QUOTE_PENALTY if FIRST_PERSON.search(usable[i].text) else 0.0)
-        - (LONG_PENALTY if len(usable[i].text.split()) > 45 else 0.0)
-        for i in range(len(usable))
-    ]
-    order = sorted(range(len(usable)), key=lambda i: score[i], reverse=True)
-    for i in order:
-        terms = t.content_terms(usable[i].text)
-        if any(
-            float(matrix[i] @ np.asarray(p.evidence.vector)) > 0.75
-            or len(terms & t.content_terms(p.evidence.text)) / max(1, len(terms)) > 0.6
-            for p in picks
-        ):
-            continue  # the same fact again (a summary box repeating the body, say)
-        picks.append(_Pick(usable[i], float(score[i]), [usable[i]]))
-        if len(picks) >= n:
+    per_article: Counter[str] = Counter()
+    while remaining and len(picks) < n:
+        gains = [_gain(c, stats, covered, per_article[c.evidence.doc_id]) for c in remaining]
+        best = max(range(len(remaining)), key=lambda i: gains[i])
+        if gains[best] <= 0:
             break
+        chosen = remaining.pop(best)
+        per_article[chosen.evidence.doc_id] += 1
+        vec = np.asarray(chosen.evidence.vector)
+        members = [chosen.evidence]
+        for other in list(remaining):
+            similarity = float(vec @ np.asarray(other.evidence.vector))
+            fresh = other.concepts - chosen.concepts - covered
+            if similarity >= 0.8 and len(fresh) < 0.5 * len(other.concepts):
+                remaining.remove(other)  # the same fact again (a summary box repeating the body, say)
+            if similarity >= SAME_EVENT_COSINE and other.evidence.doc_id not in {m.doc_id for m in members}:
+                members.append(other.evidence)  # another outlet reporting it: cite it too if it holds
+        covered |= chosen.concepts
+        picks.append(_Pick(chosen.evidence, gains[best], members))
     return picks
-
-
-def group_events(picks: Sequence[_Pick]) -> list[_Pick]:
-    """Merge picks from different articles that report the same thing (cosine ≥ 0.6)."""
-    groups: list[_Pick] = []
-    for pick in sorted(picks, key=lambda p: p.score, reverse=True):
-        vec = np.asarray(pick.evidence.vector)
-        home = next(
-            (
-                g
-                for g in groups
-                if all(m.doc_id != pick.evidence.doc_id for m in g.members)
-                and float(vec @ np.asarray(g.evidence.vector)) >= SAME_EVENT_COSINE
-            ),
-            None,
-        )
-        if home:
-            home.members.append(pick.evidence)
-        else:
-            groups.append(_Pick(pick.evidence, pick.score, [pick.evidence]))
-    return groups
 
 
 class Summarizer:
@@ -176,28 +288,44 @@ class Summarizer:
         options: Options | None = None,
         topic: str | None = None,
         progress: Callable[[int, int], None] | None = None,
+        use_cache: bool = True,
     ) -> Summary:
+        """`use_cache=False` recomputes (eval timings must measure the work, not a cache hit)."""
         opts = options or Options()
         t0 = time.perf_counter()
         key = self._cache_key(doc_ids, opts, topic)
-        cached = self._cache_read(key)
+        cached = self._cache_read(key) if use_cache else None
         if cached:
             return cached
-        per_article = opts.sentences if len(doc_ids) == 1 else opts.per_article
         focus = np.asarray(self.retriever.embedder.embed([topic])[0], dtype=np.float32) if topic else None
-        picks: list[_Pick] = []
+        topic_terms = t.content_terms(topic) if topic else set()
+        stats = TermStats()
+        pool: list[_Candidate] = []
+        keep = max(4, 2 * opts.per_article)
         for number, doc_id in enumerate(doc_ids, 1):
-            article = _article_sentences(self.store, doc_id)
-            picks.extend(rank_article(article, per_article, focus))
+            found = candidates(_article_sentences(self.store, doc_id))
+            stats.add_article([c.concepts for c in found])
+            if focus is not None:
+                for cand in found:
+                    cand.topical = float(np.asarray(cand.evidence.vector) @ focus)
+                on_topic = [x for x in found if x.concepts & topic_terms or x.topical >= TOPIC_COSINE]
+                if len(on_topic) < 0.5 * len(found):
+                    found = on_topic  # the topic is one aspect of this article: report only that
+
+            if len(doc_ids) > 1:  # bounded memory: an article's best few wait for the reduce step
+                local = TermStats()
+                local.add_article([c.concepts for c in found])
+                best = {id(p.evidence) for p in select(found, local, keep)}
+                found = [c for c in found if id(c.evidence) in best]
+            pool.extend(found)
             if progress:
                 progress(number, len(doc_ids))
         select_s = time.perf_counter() - t0
-        groups = group_events(picks) if len(doc_ids) > 1 else picks
-        groups = groups[: opts.sentences]
+        groups = select(pool, stats, opts.sentences)
         if len(doc_ids) > 1:  # events in time order; undated last
             groups.sort(key=lambda g: (min((m.date or "9999") for m in g.members), -g.score))
         t1 = time.perf_counter()
-        sentences = [self._write(g) for g in groups]
+        sentences = [self._write(g, stats) for g in groups]
         if opts.max_words:
             sentences = _trim_words(sentences, opts.max_words)
         citations_seen: dict[tuple[str, int], int] = {}
@@ -238,22 +366,18 @@ class Summarizer:
         self._cache_write(key, summary)
         return summary
 
-    def _write(self, group: _Pick) -> SummarySentence:
+    def _write(self, group: _Pick, stats: TermStats) -> SummarySentence:
         source = group.evidence
-        prompt = [{"role": "user", "content": render("shorten", sentence=" ".join(source.text.split()))}]
-        draft = self.chat.complete(prompt, max_tokens=80, temperature=0.0).text.strip().split("\n")[0]
-        draft = draft.strip().lstrip("•*-– ")
-        supporters = [
-            m for m in group.members if judge(draft, [passage_context(m.text, m.title, m.date)]).supported
-        ]
-        ok = (
-            draft
-            and len(draft) < len(source.text)
-            and len(t.content_terms(draft)) >= 4
-            and source in supporters
-        )
-        if ok:
-            return SummarySentence(draft, [Citation.from_evidence(0, m) for m in supporters], "generated")
+        keep = must_keep(source.text, stats)
+        sentence = " ".join(source.text.split())
+        for limit in (None, max(8, round(len(sentence.split()) * 0.6))):  # a word budget on retry
+            draft = self.chat.complete(
+                shorten_messages(sentence, keep, limit), max_tokens=80, temperature=0.0
+            )
+            text = draft.text.strip().split("\n")[0].strip().lstrip("•*-– ")
+            supporters = [m for m in group.members if self._rewrite_ok(text, m, sentence, keep)]
+            if source in supporters:
+                return SummarySentence(text, [Citation.from_evidence(0, m) for m in supporters], "generated")
         text = " ".join(source.text.split()).lstrip("•*-– ")
         cited = [source] + [
             m
@@ -261,6 +385,16 @@ class Summarizer:
             if m is not source and judge(text, [passage_context(m.text, m.title, m.date)]).supported
         ]
         return SummarySentence(text, [Citation.from_evidence(0, m) for m in cited], "extractive")
+
+    @staticmethod
+    def _rewrite_ok(draft: str, member: Evidence, source: str, keep: Sequence[str]) -> bool:
+        """A rewrite counts when it is shorter, still says something, keeps the must-keep words
+        and the judge finds every term, name and figure of it in the passage."""
+        if not draft or len(draft) >= len(source) or len(t.content_terms(draft)) < 4:
+            return False
+        if not keeps(draft, keep):
+            return False
+        return judge(draft, [passage_context(member.text, member.title, member.date)]).supported
 
     # -- cache keyed by the documents' content and the options ---------------------------------
     def _cache_key(self, doc_ids: Sequence[str], opts: Options, topic: str | None) -> str:
@@ -304,6 +438,58 @@ class Summarizer:
             tmp.replace(path)
         except OSError:
             pass
+
+
+def shorten_messages(sentence: str, keep: Sequence[str], limit: int | None = None) -> list[dict[str, str]]:
+    """Two worked examples first: a 135M model copies a long sentence unless shown a shortening,
+    and the examples are a static prefix llama.cpp keeps in its KV cache."""
+    messages = []
+    for n in (1, 2):
+        messages.append({"role": "user", "content": render(f"shorten_question_{n}")})
+        messages.append({"role": "assistant", "content": render(f"shorten_answer_{n}")})
+    must = f" It must contain: {', '.join(keep)}." if keep else ""
+    budget = f" of at most {limit} words" if limit else ""
+    messages.append(
+        {"role": "user", "content": render("shorten", sentence=sentence, keep=must, budget=budget)}
+    )
+    return messages
+
+
+def must_keep(text: str, stats: TermStats, limit: int = 3) -> list[str]:
+    """The words a rewrite may not lose: its figures and its rarest names (Javelin, Arabia, Waltz),
+    as written. Only a name's last word counts ("Saudi Arabia" keeps "Arabia"), and the names every
+    other sentence repeats (the protagonists) may become pronouns."""
+    _, specific = _concepts(text)
+    rare_below = max(2.0, RARE_SHARE * stats.sentences)
+    found: dict[str, tuple[int, int]] = {}
+    for match in FIGURE.finditer(text):
+        found.setdefault(match.group(), (0, match.start()))
+    tokens = t.words(text)
+    for i, word in enumerate(tokens):
+        if i == 0 or any(ch.isdigit() for ch in word) or word in found:
+            continue  # a sentence's first word is capitalised anyway: "Ferry captain …"
+        term = t.stem(word)
+        followed_by_name = i + 1 < len(tokens) and tokens[i + 1][:1].isupper()
+        if (
+            term in specific
+            and not followed_by_name
+            and word.lower() not in TITLE_WORDS
+            and stats.sentence_df[term] <= rare_below
+        ):
+            found[word] = (stats.sentence_df[term], text.find(word))
+    ranked = sorted(found, key=lambda w: found[w])[:limit]
+    return sorted(ranked, key=lambda w: found[w][1])
+
+
+def keeps(draft: str, keep: Sequence[str]) -> bool:
+    """Every must-keep word is in the draft: figures as numbers, names as written or stemmed."""
+    terms, hay, figures = t.content_terms(draft), t.haystack(draft), t.numbers(draft)
+    return all(
+        t.numbers(word) <= figures
+        if any(ch.isdigit() for ch in word)
+        else t.stem(word) in terms or t.name_in(word.lower(), hay)
+        for word in keep
+    )
 
 
 def _trim_words(sentences: list[SummarySentence], max_words: int) -> list[SummarySentence]:

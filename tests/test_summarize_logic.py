@@ -1,0 +1,127 @@
+"""Summary selection and rewriting rules, pinned down with made-up sentences and a scripted model."""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+
+from rag.retrieve import Evidence
+from rag.summarize import Summarizer, TermStats, _Pick, candidates, must_keep, select
+from tests.fakes import ScriptedChatModel
+
+ARTICLE = [
+    "The mayor of Northfield said the harbor bridge will reopen next spring after repairs.",
+    "The mayor of Northfield said the harbor bridge repairs are going well and the bridge will reopen.",
+    "The council approved 12 million dollars for the harbor bridge, the mayor of Northfield said.",
+    "Ferry captain Ines Albrecht said her boats carried 3,000 extra passengers while the bridge was closed.",
+    "He said the bridge mattered.",
+    "Harbor Bridge Repairs",
+]
+
+
+def vector(text: str) -> list[float]:
+    """A bag-of-words vector: similar wording, similar vector (enough for these rules)."""
+    v = np.zeros(256, dtype=np.float32)
+    for word in text.lower().split():
+        v[zlib.crc32(word.strip(".,").encode()) % 256] += 1.0
+    return list(v / (np.linalg.norm(v) or 1.0))
+
+
+def evidence(text: str, doc: str = "d1", start: int = 0) -> Evidence:
+    return Evidence(
+        sentence_id=f"{doc}:{start}",
+        doc_id=doc,
+        chunk_id="c",
+        title="Northfield news",
+        date=None,
+        page=None,
+        start=start,
+        end=start + len(text),
+        text=text,
+        score=0.0,
+        vector=vector(text),
+    )
+
+
+def article(doc: str = "d1") -> list[Evidence]:
+    return [evidence(text, doc, i * 200) for i, text in enumerate(ARTICLE)]
+
+
+def stats_for(pool) -> TermStats:
+    stats = TermStats()
+    stats.add_article([c.concepts for c in pool])
+    return stats
+
+
+def test_candidates_skip_headlines_and_fragments_but_keep_short_figures():
+    texts = [c.evidence.text for c in candidates(article())]
+    assert "Harbor Bridge Repairs" not in texts
+    assert "He said the bridge mattered." not in texts
+    short = candidates([evidence("The bridge closed for 40 days.")])
+    assert [c.evidence.text for c in short] == ["The bridge closed for 40 days."]
+
+
+def test_greedy_coverage_prefers_distinct_facts_over_restating_the_theme():
+    pool = candidates(article())
+    picks = select(pool, stats_for(pool), 3)
+    texts = [p.evidence.text for p in picks]
+    # Two sentences say almost the same thing; a three-sentence summary does not spend two lines on it.
+    assert not (ARTICLE[0] in texts and ARTICLE[1] in texts)
+    assert ARTICLE[2] in texts and ARTICLE[3] in texts  # the figures: 12 million, 3,000 passengers
+
+
+def test_terms_everyone_repeats_weigh_less_than_specific_ones():
+    pool = candidates(article())
+    stats = stats_for(pool)
+    assert stats.weight("albrecht") > stats.weight("bridg")
+
+
+def test_same_event_from_another_outlet_joins_the_pick():
+    first, second = article("d1"), article("d2")
+    pool = candidates(first) + candidates(second)
+    stats = TermStats()
+    stats.add_article([c.concepts for c in candidates(first)])
+    stats.add_article([c.concepts for c in candidates(second)])
+    picks = select(pool, stats, 2)
+    assert {m.doc_id for m in picks[0].members} == {"d1", "d2"}
+
+
+def test_must_keep_names_the_rare_name_and_the_figure_not_the_title():
+    pool = candidates(article())
+    keep = must_keep(ARTICLE[3], stats_for(pool))
+    assert "Albrecht" in keep and "3,000" in keep and "000" not in keep
+    assert "Ines" not in keep  # a first name: the surname carries it
+
+
+def _summarizer(*drafts: str) -> Summarizer:
+    return Summarizer(store=None, retriever=None, chat=ScriptedChatModel(*drafts))  # type: ignore[arg-type]
+
+
+def test_rewrite_that_drops_a_must_keep_figure_falls_back_to_the_source():
+    source = evidence(ARTICLE[3])
+    stats = stats_for(candidates(article()))
+    lost = "A ferry captain said her boats carried extra passengers during the closure."
+    result = _summarizer(lost, lost)._write(_Pick(source, 1.0, [source]), stats)
+    assert result.mode == "extractive" and result.text == ARTICLE[3]
+
+
+def test_faithful_shorter_rewrite_is_kept_and_cited():
+    source = evidence(ARTICLE[3])
+    stats = stats_for(candidates(article()))
+    good = "Ines Albrecht said her boats carried 3,000 extra passengers."
+    chat = ScriptedChatModel(good)
+    result = Summarizer(store=None, retriever=None, chat=chat)._write(_Pick(source, 1.0, [source]), stats)  # type: ignore[arg-type]
+    assert result.mode == "generated" and result.text == good
+    assert [c.doc_id for c in result.citations] == ["d1"]
+    # The model was shown the words it must keep, after two worked examples.
+    assert "It must contain:" in chat.prompts[0][-1]["content"] and len(chat.prompts[0]) == 5
+
+
+def test_copying_is_retried_with_a_word_budget_then_quoted():
+    source = evidence(ARTICLE[3])
+    stats = stats_for(candidates(article()))
+    chat = ScriptedChatModel(ARTICLE[3], ARTICLE[3] + " Really.")
+    result = Summarizer(store=None, retriever=None, chat=chat)._write(_Pick(source, 1.0, [source]), stats)  # type: ignore[arg-type]
+    assert result.mode == "extractive"
+    assert len(chat.prompts) == 2 and "of at most" in chat.prompts[1][-1]["content"]
