@@ -314,6 +314,18 @@ def answer_messages(question: str, evidence: Sequence[Evidence]) -> list[dict[st
 CONTROL_TOKENS = re.compile(r"<\|[^|>]{0,40}\|>|</?s>|\[/?INST\]|<<\/?SYS>>", re.I)
 
 
+def focused_messages(question: str, sentence: Evidence) -> list[dict[str, str]]:
+    """The second try: answer from the one sentence that holds the answer, after two worked
+    examples (a small model otherwise restates the question or copies the whole sentence)."""
+    messages = []
+    for n in (1, 2):
+        messages.append({"role": "user", "content": render(f"rewrite_question_{n}")})
+        messages.append({"role": "assistant", "content": render(f"rewrite_answer_{n}")})
+    content = render("rewrite_answer", sentence=as_quoted_data(sentence.text), question=question)
+    messages.append({"role": "user", "content": content})
+    return messages
+
+
 def as_quoted_data(text: str) -> str:
     """An article sentence as the model sees it: no chat-template tokens, no citation-like markers.
 
@@ -344,10 +356,32 @@ def pick_quotes(question: str, evidence: Sequence[Evidence]) -> list[Evidence]:
         and not is_headline(e.text)
         and not _misses_what_was_asked(question, "", [e], evidence)
     ]
+    if not usable and kind:
+        return _same_article_pair(question, terms, kind, evidence)
     if not usable:
         return []
     ranked = sorted(usable, key=lambda e: (len(terms & t.content_terms(e.text)), e.score), reverse=True)
     return ranked[:2] if len(ranked) > 1 and ranked[1].lexical >= 0.5 else ranked[:1]
+
+
+def _same_article_pair(
+    question: str, terms: set[str], kind: str, evidence: Sequence[Evidence]
+) -> list[Evidence]:
+    """The answer and what the question is about can sit in two sentences of one article: "How long
+    was the call in which the plants were discussed?" — one sentence gives "hour-long call", another
+    of the same article the plants. Both are quoted; a sentence from another article is not used."""
+    for about in evidence:
+        if is_headline(about.text) or not terms & t.content_terms(about.text):
+            continue
+        for answer in evidence:
+            if (
+                answer is not about
+                and answer.doc_id == about.doc_id
+                and not is_headline(answer.text)
+                and qtype.satisfies(kind, answer.text, question)
+            ):
+                return [answer, about]
+    return []
 
 
 def extractive(question: str, evidence: Sequence[Evidence]) -> tuple[str, list[Citation]] | None:
@@ -460,14 +494,7 @@ class Answerer:
             # Second, narrower try: the model answers from the one sentence that holds the answer.
             # Verified the same way; only if that fails too is the sentence quoted.
             focused = self.chat.complete(
-                [
-                    {
-                        "role": "user",
-                        "content": render(
-                            "rewrite_answer", sentence=as_quoted_data(picked[0].text), question=question
-                        ),
-                    }
-                ],
+                focused_messages(question, picked[0]),
                 max_tokens=60,
                 temperature=opts.temperature,
             )

@@ -78,6 +78,7 @@ class App:
             n_gpu_layers=self.settings.n_gpu_layers,
             flash_attn=self.settings.flash_attn,
             seed=self.settings.seed,
+            prompt_cache_mb=self.settings.prompt_cache_mb,
         )
 
     def store(self, create: bool = False) -> ChromaStore:

@@ -58,8 +58,10 @@ class LlamaChatModel:
         n_gpu_layers: int,
         flash_attn: bool,
         seed: int,
+        prompt_cache_mb: int = 0,
     ) -> None:
         self.model_path = model_path
+        self.prompt_cache_mb = prompt_cache_mb
         self.name = model_path.stem
         self.settings: dict[str, Any] = {
             "n_ctx": n_ctx,
@@ -91,6 +93,13 @@ class LlamaChatModel:
                     f"cannot load chat model {self.model_path} ({exc})",
                     "the file is corrupt or not a GGUF; pick another with --model",
                 ) from None
+            if self.prompt_cache_mb:
+                # Answer, retry and summary prompts each start with their own static prefix (system
+                # prompt, worked examples). llama.cpp keeps only the last prompt's KV; the RAM cache
+                # keeps a state per prompt, so alternating between them still reuses each prefix.
+                from llama_cpp import LlamaRAMCache
+
+                self._llama.set_cache(LlamaRAMCache(capacity_bytes=self.prompt_cache_mb << 20))
             self.load_s = time.perf_counter() - t0
         return self._llama
 

@@ -56,6 +56,30 @@ def expected_type(question: str) -> str | None:
     return None
 
 
+_HOW_LONG_THING = re.compile(
+    r"^\s*how long (?:was|is|were|did|does|will) (?:the|their|this|that|his|her) ([a-z]+(?: [a-z]+){0,2})",
+    re.I,
+)
+
+
+def _duration_of(answer: str, question: str) -> bool:
+    """A duration answers "how long was the call" only when it is the call's: "an hour-long call",
+    "the call lasted 40 minutes" — not "a 30-day ceasefire" in a sentence that mentions the call."""
+    folded = t.fold(answer)
+    durations = list(DURATION.finditer(folded))
+    if not durations:
+        return False
+    asked = _HOW_LONG_THING.match(t.fold(question))
+    if not asked or re.search(r"\blast(ed|ing|s)?\b", folded, re.I):
+        return True
+    things = {t.stem(w) for w in asked.group(1).split() if w.lower() not in t.STOPWORDS} - {"last"}
+    for match in durations:
+        following = t.words(folded[match.end() :])[:3]
+        if things & {t.stem(w) for w in following}:
+            return True
+    return False
+
+
 def _numbers_without_years(text: str) -> set[str]:
     """Counts and amounts, not the day or year of a date ("April 7, 2025" answers no 'how many')."""
     from index.loaders import find_dates
@@ -75,7 +99,7 @@ def satisfies(kind: str | None, answer: str, question: str) -> bool:
         asks_year = re.search(r"\byears?\b", question, re.I) is not None
         found = t.numbers(answer) if asks_year else _numbers_without_years(answer)
         if re.search(r"^\s*how long\b", question, re.I):
-            return DURATION.search(t.fold(answer)) is not None
+            return _duration_of(answer, question)
         if not found - _numbers_without_years(question):
             return False
         counted = re.match(r"^\s*how many ([a-z]+)", t.fold(question).lower())
@@ -93,4 +117,6 @@ def satisfies(kind: str | None, answer: str, question: str) -> bool:
     acronyms = {w.lower() for w in re.findall(r"\b[A-Z]{2,}\b", t.fold(answer).replace(".", ""))}
     asked = t.haystack(question)
     new_names = {n for n in t.names(answer) - acronyms if not t.name_in(n, asked)}
+    if kind == "place":  # "the President" is not a place; a title or nationality answers no "where"
+        new_names = {n for n in new_names if n not in t.TITLE_WORDS}
     return bool(new_names)

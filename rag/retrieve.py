@@ -20,6 +20,7 @@ HEADLINE_PENALTY = 0.15
 TYPE_BONUS = 0.1
 TYPED_SLOTS = 2
 TYPED_MARGIN = 0.3
+TYPED_POOL = 6
 INSTRUCTION_LIKE = re.compile(
     r"\b(ignore|disregard|forget)\b.{0,30}\b(instructions?|prompts?|rules)\b|system prompt|"
     r"\byou are (an? )?(ai|assistant|language model|chatbot)\b|<\|[a-z_]+\|>|\[/?INST\]|"
@@ -224,16 +225,28 @@ class Retriever:
             if len(chosen) < n_evidence:
                 chosen.append(ev)
                 seen_texts.append(terms)
-            elif wanted and len(typed) < TYPED_SLOTS and qtype.satisfies(wanted, ev.text, focus or question):
+            elif wanted and len(typed) < TYPED_POOL and qtype.satisfies(wanted, ev.text, focus or question):
                 typed.append(ev)
-            if len(chosen) >= n_evidence and (not wanted or len(typed) >= TYPED_SLOTS):
+            if len(chosen) >= n_evidence and (not wanted or len(typed) >= TYPED_POOL):
                 break
         if wanted:
+            # The answer usually sits in the article the best evidence comes from ("how long was the
+            # call in which X was discussed" is answered where X is): its typed sentences go first.
+            leading = {e.doc_id for e in chosen[:2]}
+            typed.sort(key=lambda e: (e.doc_id not in leading, -e.score))
+            answered_here = any(
+                e.doc_id in leading and qtype.satisfies(wanted, e.text, focus or question) for e in chosen
+            )
+            if answered_here or (typed and typed[0].doc_id in leading):
+                typed = [e for e in typed if e.doc_id in leading]  # not another article's figure
             have = sum(qtype.satisfies(wanted, e.text, focus or question) for e in chosen)
             # Keep room for a sentence of the asked kind even when its wording matches weakly
             # ("Their conversation lasted 40 minutes" for "How long did it last?").
             for ev in typed[: max(0, TYPED_SLOTS - have)]:
-                if chosen and ev.score >= chosen[-1].score - TYPED_MARGIN:
-                    chosen[-1] = ev
+                untyped = [
+                    i for i, e in enumerate(chosen) if not qtype.satisfies(wanted, e.text, focus or question)
+                ]
+                if untyped and ev.score >= chosen[untyped[-1]].score - TYPED_MARGIN:
+                    chosen[untyped[-1]] = ev  # the weakest sentence without one makes room
                     chosen.sort(key=lambda e: e.score, reverse=True)
         return Retrieval(question, chosen, chunk_hits, time.perf_counter() - t0)

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
         -1, description="Layers to offload to a GPU (-1: all, when the build supports it)."
     )
     flash_attn: bool = Field(True, description="Use flash attention in llama.cpp.")
+    prompt_cache_mb: int = Field(
+        256, ge=0, description="RAM for llama.cpp prompt states (reused prompt prefixes); 0 turns it off."
+    )
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature; 0 is deterministic.")
     max_tokens: int = Field(160, ge=16, le=4096, description="Longest answer draft, in tokens.")
     seed: int = Field(0, description="Sampling seed.")

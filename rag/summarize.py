@@ -37,42 +37,6 @@ SAME_EVENT_COSINE = 0.6
 TOPIC_COSINE = 0.45
 RARE_SHARE = 0.15
 FIGURE = re.compile(r"\d[\d,.]*\d(?:-[a-z]+)?|\d(?:-[a-z]+)?")
-# Titles and nationalities are capitalised but say nothing on their own.
-TITLE_WORDS = frozenset(
-    {
-        "president",
-        "vice",
-        "secretary",
-        "minister",
-        "adviser",
-        "advisor",
-        "spokesperson",
-        "spokesman",
-        "envoy",
-        "chancellor",
-        "prime",
-        "general",
-        "senator",
-        "governor",
-        "mayor",
-        "ambassador",
-        "director",
-        "chief",
-        "press",
-        "national",
-        "state",
-        "states",
-        "united",
-        "american",
-        "ukrainian",
-        "russian",
-        "european",
-        "british",
-        "chinese",
-        "german",
-        "french",
-    }
-)
 # A summary reports; it does not replay a speaker's own words ("We spoke today…") or run-on quotes.
 FIRST_PERSON = re.compile(r"\b(I|we|We|our|Our|my|My|me|us)\b|^[\"“‘']")
 DANGLING = re.compile(r"^(He|She|They|It|This|These|That|Those)\b")
@@ -473,7 +437,7 @@ def must_keep(text: str, stats: TermStats, limit: int = 3) -> list[str]:
         if (
             term in specific
             and not followed_by_name
-            and word.lower() not in TITLE_WORDS
+            and word.lower() not in t.TITLE_WORDS
             and stats.sentence_df[term] <= rare_below
         ):
             found[word] = (stats.sentence_df[term], text.find(word))

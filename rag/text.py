@@ -307,6 +307,43 @@ POLARITY_WORDS = frozenset(
         "fell",
     ]
 )
+# Titles and nationalities are capitalised but name no one and no place on their own.
+TITLE_WORDS = frozenset(
+    {
+        "president",
+        "vice",
+        "secretary",
+        "minister",
+        "adviser",
+        "advisor",
+        "spokesperson",
+        "spokesman",
+        "envoy",
+        "chancellor",
+        "prime",
+        "general",
+        "senator",
+        "governor",
+        "mayor",
+        "ambassador",
+        "director",
+        "chief",
+        "press",
+        "national",
+        "state",
+        "states",
+        "united",
+        "american",
+        "ukrainian",
+        "russian",
+        "european",
+        "british",
+        "chinese",
+        "german",
+        "french",
+    }
+)
+
 MONTH_NAMES = [
     "january",
     "february",

@@ -287,3 +287,44 @@ def test_measure_words_do_not_count_against_coverage():
     evidence = [ev("Dock workers in Portmere ended a four-day strike on Sunday.")]
     assert key_coverage("How long did the strike last?", evidence)[0] == 1.0
     assert key_coverage("How long did the ferry crossing last?", evidence)[0] < 0.6
+
+
+def test_a_duration_answers_how_long_only_when_it_is_the_asked_things():
+    from rag.qtype import satisfies
+
+    question = "How long was the call in which the plans were discussed?"
+    assert satisfies("number", "The mayor had an hour-long phone call with the minister.", question)
+    assert satisfies("number", "Their conversation reportedly lasted 40 minutes.", question)
+    assert not satisfies("number", "During the call they proposed a 30-day truce.", question)
+    assert satisfies("number", "The strike took four days.", "How long did it last?")
+
+
+def test_a_title_is_not_a_place():
+    from rag.qtype import satisfies
+
+    question = "Where did the mayor promise to find more buses?"
+    assert not satisfies("place", "The President promised more buses.", question)
+    assert satisfies("place", "The mayor promised to find buses in Ostland.", question)
+
+
+def test_answer_and_subject_in_two_sentences_of_one_article_are_quoted_together():
+    from rag.answer import pick_quotes
+
+    question = "How long was the call in which the harbour budget was discussed?"
+    first = Evidence(
+        "a1", "a", "a#0", "T", None, None, 0, 60, "The mayor had an hour-long call with Ada Lim.", 0.9
+    )
+    about = Evidence("a2", "a", "a#0", "T", None, None, 61, 120, "It discussed the harbour budget.", 0.8)
+    other = Evidence("b1", "b", "b#0", "T", None, None, 0, 50, "A two-day fair opened downtown.", 0.7)
+    picked = pick_quotes(question, [about, other, first])
+    assert [e.sentence_id for e in picked] == ["a1", "a2"]
+    # A duration from another article is never paired with this one's subject.
+    assert pick_quotes(question, [about, other]) == []
+
+
+def test_second_try_is_shown_worked_examples_first(corpus_index):
+    bot, chat = answerer(corpus_index, "Nothing useful here at all today.", "The strike lasted four days.")
+    result = bot.ask("How long did the dock strike last?")
+    second = chat.prompts[1]
+    assert len(second) == 5 and second[0]["role"] == "user" and second[1]["role"] == "assistant"
+    assert result.mode in ("generated", "extractive")
