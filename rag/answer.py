@@ -314,11 +314,11 @@ def answer_messages(question: str, evidence: Sequence[Evidence]) -> list[dict[st
 CONTROL_TOKENS = re.compile(r"<\|[^|>]{0,40}\|>|</?s>|\[/?INST\]|<<\/?SYS>>", re.I)
 
 
-def focused_messages(question: str, sentence: Evidence) -> list[dict[str, str]]:
-    """The second try: answer from the one sentence that holds the answer, after two worked
-    examples (a small model otherwise restates the question or copies the whole sentence)."""
+def focused_messages(question: str, sentence: Evidence, examples: bool = True) -> list[dict[str, str]]:
+    """The second try: answer from the one sentence that holds the answer, optionally after two
+    worked examples (which stop some restated questions and copied sentences, and cause others)."""
     messages = []
-    for n in (1, 2):
+    for n in (1, 2) if examples else ():
         messages.append({"role": "user", "content": render(f"rewrite_question_{n}")})
         messages.append({"role": "assistant", "content": render(f"rewrite_answer_{n}")})
     content = render("rewrite_answer", sentence=as_quoted_data(sentence.text), question=question)
@@ -356,8 +356,8 @@ def pick_quotes(question: str, evidence: Sequence[Evidence]) -> list[Evidence]:
         and not is_headline(e.text)
         and not _misses_what_was_asked(question, "", [e], evidence)
     ]
-    if not usable and kind:
-        return _same_article_pair(question, terms, kind, evidence)
+    if not usable and kind == "number":  # a count or duration, never a name or place: those need
+        return _same_article_pair(question, terms, kind, evidence)  # the sentence that states them
     if not usable:
         return []
     ranked = sorted(usable, key=lambda e: (len(terms & t.content_terms(e.text)), e.score), reverse=True)
@@ -491,22 +491,24 @@ class Answerer:
             picked = pick_quotes(question, evidence)
             if not picked:
                 return finish(render("abstain", question=question), "abstained", [], draft, dropped)
-            # Second, narrower try: the model answers from the one sentence that holds the answer.
-            # Verified the same way; only if that fails too is the sentence quoted.
-            focused = self.chat.complete(
-                focused_messages(question, picked[0]),
-                max_tokens=60,
-                temperature=opts.temperature,
-            )
-            timings["generate_s"] = round(float(timings["generate_s"]) + focused.seconds, 4)
-            timings["prompt_tokens"] = int(timings["prompt_tokens"]) + focused.prompt_tokens
-            timings["completion_tokens"] = int(timings["completion_tokens"]) + focused.completion_tokens
-            rewritten, _ = attach_citations(focused.text.strip().split("\n")[0], picked[:1], query)
-            copied = rewritten and t.content_terms(rewritten[0][0]) >= t.content_terms(picked[0].text)
-            if rewritten and not copied:
-                (text, citations), mode = render_answer(rewritten[:1], picked[:1]), "generated"
-            else:
-                (text, citations), mode = quote(picked), "extractive"
+            # Second, narrower try: the model answers from the one sentence that holds the answer,
+            # asked plainly and then after worked examples (each phrasing rescues questions the
+            # other fumbles). Verified the same way; only if both fail is the sentence quoted.
+            (text, citations), mode = quote(picked), "extractive"
+            for examples in (False, True):
+                focused = self.chat.complete(
+                    focused_messages(question, picked[0], examples),
+                    max_tokens=60,
+                    temperature=opts.temperature,
+                )
+                timings["generate_s"] = round(float(timings["generate_s"]) + focused.seconds, 4)
+                timings["prompt_tokens"] = int(timings["prompt_tokens"]) + focused.prompt_tokens
+                timings["completion_tokens"] = int(timings["completion_tokens"]) + focused.completion_tokens
+                rewritten, _ = attach_citations(focused.text.strip().split("\n")[0], picked[:1], query)
+                copied = rewritten and t.content_terms(rewritten[0][0]) >= t.content_terms(picked[0].text)
+                if rewritten and not copied:
+                    (text, citations), mode = render_answer(rewritten[:1], picked[:1]), "generated"
+                    break
         cited_docs = {c.doc_id for c in citations}
         conflicts = [
             c for c in find_conflicts(evidence) if cited_docs & {side["doc_id"] for side in c["sides"]}

@@ -322,9 +322,14 @@ def test_answer_and_subject_in_two_sentences_of_one_article_are_quoted_together(
     assert pick_quotes(question, [about, other]) == []
 
 
-def test_second_try_is_shown_worked_examples_first(corpus_index):
-    bot, chat = answerer(corpus_index, "Nothing useful here at all today.", "The strike lasted four days.")
+def test_second_try_asks_plainly_then_with_worked_examples(corpus_index):
+    bot, chat = answerer(
+        corpus_index,
+        "Nothing useful here at all today.",
+        "It was long.",
+        "Dock workers ended a four-day strike.",
+    )
     result = bot.ask("How long did the dock strike last?")
-    second = chat.prompts[1]
-    assert len(second) == 5 and second[0]["role"] == "user" and second[1]["role"] == "assistant"
-    assert result.mode in ("generated", "extractive")
+    plain, shown = chat.prompts[1], chat.prompts[2]
+    assert len(plain) == 1 and len(shown) == 5 and shown[1]["role"] == "assistant"
+    assert result.mode == "generated" and result.answer.startswith("Dock workers ended a four-day strike")
