@@ -129,6 +129,7 @@ def run_summary(item: dict[str, Any], summarizer: Any) -> dict[str, Any]:
     ]
     data = result.to_json()
     generated = sum(s.mode == "generated" for s in result.sentences)
+    reporting = sum(s.mode != "note" for s in result.sentences)  # conflict notes are neither
     return {
         "scored": True,
         "answer": data["summary"],
@@ -144,7 +145,7 @@ def run_summary(item: dict[str, Any], summarizer: Any) -> dict[str, Any]:
         "scores": {
             "fact_coverage": round(coverage(item["facts"], data["summary"], False), 4),
             "faithfulness": round(sum(supported) / len(supported), 4) if supported else 0.0,
-            "generated_share": round(generated / len(result.sentences), 4) if result.sentences else 0.0,
+            "generated_share": round(generated / reporting, 4) if reporting else 0.0,
         },
     }
 

@@ -46,6 +46,26 @@ def gpu_offload_supported() -> bool:
         return False
 
 
+def _bounded_ram_cache(capacity_bytes: int) -> Any:
+    """A prompt-state cache whose capacity counts what it really holds.
+
+    llama-cpp-python's LlamaRAMCache counts only the KV state (~8 MB for a 340-token prompt here)
+    against its capacity, but each entry also keeps that prompt's logits (tokens × 49k vocabulary
+    floats, ~67 MB): a "256 MB" cache grew a summary run to 1.4 GB. Counting both keeps it bounded.
+    """
+    from llama_cpp import LlamaRAMCache
+
+    class BoundedRAMCache(LlamaRAMCache):  # type: ignore[misc]
+        @property
+        def cache_size(self) -> int:
+            return sum(
+                state.llama_state_size + (state.scores.nbytes if state.scores is not None else 0)
+                for state in self.cache_state.values()
+            )
+
+    return BoundedRAMCache(capacity_bytes=capacity_bytes)
+
+
 class LlamaChatModel:
     """One long-lived llama.cpp instance; a lock serialises callers (UI sessions queue, not crash)."""
 
@@ -97,9 +117,7 @@ class LlamaChatModel:
                 # Answer, retry and summary prompts each start with their own static prefix (system
                 # prompt, worked examples). llama.cpp keeps only the last prompt's KV; the RAM cache
                 # keeps a state per prompt, so alternating between them still reuses each prefix.
-                from llama_cpp import LlamaRAMCache
-
-                self._llama.set_cache(LlamaRAMCache(capacity_bytes=self.prompt_cache_mb << 20))
+                self._llama.set_cache(_bounded_ram_cache(self.prompt_cache_mb << 20))
             self.load_s = time.perf_counter() - t0
         return self._llama
 

@@ -35,6 +35,8 @@ from rag.retrieve import Evidence, Retriever, evidence_from_hit, in_window
 
 SAME_EVENT_COSINE = 0.6
 TOPIC_COSINE = 0.45
+# Sources cited for one summary sentence: enough to show it is widely reported, few enough to read.
+MAX_OUTLETS = 5
 RARE_SHARE = 0.15
 FIGURE = re.compile(r"\d[\d,.]*\d(?:-[a-z]+)?|\d(?:-[a-z]+)?")
 # A summary reports; it does not replay a speaker's own words ("We spoke today…") or run-on quotes.
@@ -42,7 +44,7 @@ FIRST_PERSON = re.compile(r"\b(I|we|We|our|Our|my|My|me|us)\b|^[\"“‘']")
 DANGLING = re.compile(r"^(He|She|They|It|This|These|That|Those)\b")
 QUOTE_PENALTY = 0.15
 LONG_PENALTY = 0.1
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 LENGTH_FLOOR = 8
 LENGTH_EXPONENT = 0.5
 
@@ -51,7 +53,7 @@ LENGTH_EXPONENT = 0.5
 class SummarySentence:
     text: str
     citations: list[Citation]
-    mode: str  # generated | extractive
+    mode: str  # generated (the model's rewrite) | extractive (quoted) | note (a conflict note)
 
 
 @dataclass
@@ -214,7 +216,11 @@ def select(pool: Sequence[_Candidate], stats: TermStats, n: int) -> list[_Pick]:
             fresh = other.concepts - chosen.concepts - covered
             if similarity >= 0.8 and len(fresh) < 0.5 * len(other.concepts):
                 remaining.remove(other)  # the same fact again (a summary box repeating the body, say)
-            if similarity >= SAME_EVENT_COSINE and other.evidence.doc_id not in {m.doc_id for m in members}:
+            if (
+                similarity >= SAME_EVENT_COSINE
+                and len(members) < MAX_OUTLETS
+                and other.evidence.doc_id not in {m.doc_id for m in members}
+            ):
                 members.append(other.evidence)  # another outlet reporting it: cite it too if it holds
         covered |= chosen.concepts
         picks.append(_Pick(chosen.evidence, gains[best], members))
@@ -312,12 +318,13 @@ class Summarizer:
                 value = _spell_date(side["value"]) if conflict["kind"] == "date" else side["value"]
                 marks.append(f"{value} [{n}]")
             note = render(f"conflict_{conflict['kind']}", first=marks[0], second=marks[1])
-            sentences.append(SummarySentence(note, cites, "extractive"))
+            sentences.append(SummarySentence(note, cites, "note"))  # our template, not article text
             rendered.append(note)
         generated = sum(s.mode == "generated" for s in sentences)
+        reporting = sum(s.mode != "note" for s in sentences)
         summary = Summary(
             summary=" ".join(rendered),
-            mode="generated" if generated * 2 >= max(1, len(sentences)) else "extractive",
+            mode="generated" if generated * 2 >= max(1, reporting) else "extractive",
             sentences=sentences,
             conflicts=conflicts,
             documents=list(doc_ids),
@@ -334,9 +341,12 @@ class Summarizer:
         source = group.evidence
         keep = must_keep(source.text, stats)
         sentence = " ".join(source.text.split())
-        for limit in (None, max(8, round(len(sentence.split()) * 0.6))):  # a word budget on retry
+        budget = max(8, round(len(sentence.split()) * 0.6))
+        # Three phrasings, each rescuing sentences the others copy or garble: shown examples,
+        # examples plus a word budget, and a plain request.
+        for limit, examples in ((None, True), (budget, True), (None, False)):
             draft = self.chat.complete(
-                shorten_messages(sentence, keep, limit), max_tokens=80, temperature=0.0
+                shorten_messages(sentence, keep, limit, examples), max_tokens=80, temperature=0.0
             )
             text = draft.text.strip().split("\n")[0].strip().lstrip("•*-– ")
             supporters = [m for m in group.members if self._rewrite_ok(text, m, sentence, keep)]
@@ -404,11 +414,13 @@ class Summarizer:
             pass
 
 
-def shorten_messages(sentence: str, keep: Sequence[str], limit: int | None = None) -> list[dict[str, str]]:
+def shorten_messages(
+    sentence: str, keep: Sequence[str], limit: int | None = None, examples: bool = True
+) -> list[dict[str, str]]:
     """Two worked examples first: a 135M model copies a long sentence unless shown a shortening,
     and the examples are a static prefix llama.cpp keeps in its KV cache."""
     messages = []
-    for n in (1, 2):
+    for n in (1, 2) if examples else ():
         messages.append({"role": "user", "content": render(f"shorten_question_{n}")})
         messages.append({"role": "assistant", "content": render(f"shorten_answer_{n}")})
     must = f" It must contain: {', '.join(keep)}." if keep else ""
