@@ -118,10 +118,14 @@ def test_faithful_shorter_rewrite_is_kept_and_cited():
     assert "It must contain:" in chat.prompts[0][-1]["content"] and len(chat.prompts[0]) == 5
 
 
-def test_copying_is_retried_with_a_word_budget_then_quoted():
+def test_copying_is_retried_with_a_word_budget_and_plainly_then_quoted():
     source = evidence(ARTICLE[3])
     stats = stats_for(candidates(article()))
-    chat = ScriptedChatModel(ARTICLE[3], ARTICLE[3] + " Really.")
+    chat = ScriptedChatModel(ARTICLE[3], ARTICLE[3] + " Really.", ARTICLE[3])
     result = Summarizer(store=None, retriever=None, chat=chat)._write(_Pick(source, 1.0, [source]), stats)  # type: ignore[arg-type]
-    assert result.mode == "extractive"
-    assert len(chat.prompts) == 2 and "of at most" in chat.prompts[1][-1]["content"]
+    assert result.mode == "extractive" and result.text == ARTICLE[3]
+    first, budget, plain = chat.prompts
+    assert len(first) == 5 and "of at most" not in first[-1]["content"]
+    assert len(budget) == 5 and "of at most" in budget[-1]["content"]
+    assert len(plain) == 1  # no worked examples the third time
+
