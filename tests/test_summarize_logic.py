@@ -128,4 +128,3 @@ def test_copying_is_retried_with_a_word_budget_and_plainly_then_quoted():
     assert len(first) == 5 and "of at most" not in first[-1]["content"]
     assert len(budget) == 5 and "of at most" in budget[-1]["content"]
     assert len(plain) == 1  # no worked examples the third time
-
