@@ -47,23 +47,35 @@ def gpu_offload_supported() -> bool:
 
 
 def _bounded_ram_cache(capacity_bytes: int) -> Any:
-    """A prompt-state cache whose capacity counts what it really holds.
+    """A prompt-state cache that holds what its capacity says.
 
     llama-cpp-python's LlamaRAMCache counts only the KV state (~8 MB for a 340-token prompt here)
-    against its capacity, but each entry also keeps that prompt's logits (tokens × 49k vocabulary
-    floats, ~67 MB): a "256 MB" cache grew a summary run to 1.4 GB. Counting both keeps it bounded.
+    against its capacity, but each entry also keeps a copy of that prompt's logits (tokens × 49k
+    vocabulary floats, ~67 MB), which a "256 MB" cache let grow a summary run to 1.4 GB. Resuming
+    from a cached prefix never reads those logits (the next token is always evaluated afresh), so
+    entries keep a zero view of the right shape instead: no memory, same answers.
     """
+    import numpy as np
     from llama_cpp import LlamaRAMCache
+    from llama_cpp.llama import LlamaState
 
-    class BoundedRAMCache(LlamaRAMCache):  # type: ignore[misc]
-        @property
-        def cache_size(self) -> int:
-            return sum(
-                state.llama_state_size + (state.scores.nbytes if state.scores is not None else 0)
-                for state in self.cache_state.values()
+    class CompactRAMCache(LlamaRAMCache):  # type: ignore[misc]
+        def __setitem__(self, key: Any, value: Any) -> None:
+            scores = value.scores
+            if scores is not None and scores.size:
+                zero_row = np.zeros((1, scores.shape[1]), dtype=scores.dtype)
+                scores = np.broadcast_to(zero_row, scores.shape)
+            compact = LlamaState(
+                input_ids=value.input_ids,
+                scores=scores,
+                n_tokens=value.n_tokens,
+                llama_state=value.llama_state,
+                llama_state_size=value.llama_state_size,
+                seed=value.seed,
             )
+            super().__setitem__(key, compact)
 
-    return BoundedRAMCache(capacity_bytes=capacity_bytes)
+    return CompactRAMCache(capacity_bytes=capacity_bytes)
 
 
 class LlamaChatModel:

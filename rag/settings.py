@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     )
     flash_attn: bool = Field(True, description="Use flash attention in llama.cpp.")
     prompt_cache_mb: int = Field(
-        192, ge=0, description="RAM for llama.cpp prompt states (reused prompt prefixes); 0 turns it off."
+        96, ge=0, description="RAM for llama.cpp prompt states (reused prompt prefixes); 0 turns it off."
     )
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature; 0 is deterministic.")
     max_tokens: int = Field(160, ge=16, le=4096, description="Longest answer draft, in tokens.")
