@@ -102,7 +102,7 @@ def bench(
     # Interleaved, so that a slow spell of the machine (frequency, a neighbour) hits both sides alike.
     for r in range(repeats):
         messages = answer_messages(QUESTIONS[r % len(QUESTIONS)] + f" ({r})", evidence)
-        chat.load().reset()
+        chat.forget_prompts()  # cold: neither the context nor the prompt cache holds a prefix
 
         def run_ours(sink: Callable[[str], None], messages: list[dict[str, str]] = messages) -> int:
             return chat.complete(

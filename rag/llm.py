@@ -133,6 +133,14 @@ class LlamaChatModel:
             self.load_s = time.perf_counter() - t0
         return self._llama
 
+    def forget_prompts(self) -> None:
+        """Drop every reusable prompt prefix (the context's and the cache's), for cold timings."""
+        with self._lock:
+            llama = self.load()
+            llama.reset()
+            if llama.cache is not None:
+                llama.cache.cache_state.clear()
+
     def close(self) -> None:
         """Free the model now; left to interpreter shutdown, llama-cpp-python's finalizer can fail noisily."""
         with self._lock:
