@@ -10,6 +10,7 @@ Memory stays bounded: one article's sentences at a time, a few kept per article.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import math
@@ -38,6 +39,7 @@ TOPIC_COSINE = 0.45
 # Sources cited for one summary sentence: enough to show it is widely reported, few enough to read.
 MAX_OUTLETS = 5
 RARE_SHARE = 0.15
+REWORDED_BELOW = 0.8
 FIGURE = re.compile(r"\d[\d,.]*\d(?:-[a-z]+)?|\d(?:-[a-z]+)?")
 # A summary reports; it does not replay a speaker's own words ("We spoke today…") or run-on quotes.
 FIRST_PERSON = re.compile(r"\b(I|we|We|our|Our|my|My|me|us)\b|^[\"“‘']")
@@ -342,12 +344,17 @@ class Summarizer:
         keep = must_keep(source.text, stats)
         sentence = " ".join(source.text.split())
         budget = max(8, round(len(sentence.split()) * 0.6))
-        # Three phrasings, each rescuing sentences the others copy or garble: shown examples,
-        # examples plus a word budget, and a plain request.
-        for limit, examples in ((None, True), (budget, True), (None, False)):
-            draft = self.chat.complete(
-                shorten_messages(sentence, keep, limit, examples), max_tokens=80, temperature=0.0
-            )
+        # Four phrasings, each rescuing sentences the others copy or garble: shown examples,
+        # examples plus a word budget, a plain request, and "in your own words". Lazily built: most
+        # sentences stop at the first.
+        attempts = (
+            shorten_messages(sentence, keep),
+            shorten_messages(sentence, keep, budget),
+            shorten_messages(sentence, keep, examples=False),
+            paraphrase_messages(sentence, keep),
+        )
+        for messages in attempts:
+            draft = self.chat.complete(messages, max_tokens=80, temperature=0.0)
             text = draft.text.strip().split("\n")[0].strip().lstrip("•*-– ")
             supporters = [m for m in group.members if self._rewrite_ok(text, m, sentence, keep)]
             if source in supporters:
@@ -364,7 +371,7 @@ class Summarizer:
     def _rewrite_ok(draft: str, member: Evidence, source: str, keep: Sequence[str]) -> bool:
         """A rewrite counts when it is shorter, still says something, keeps the must-keep words
         and the judge finds every term, name and figure of it in the passage."""
-        if not draft or len(draft) >= len(source) or len(t.content_terms(draft)) < 4:
+        if not draft or len(t.content_terms(draft)) < 4 or not _rewritten(draft, source):
             return False
         if not keeps(draft, keep):
             return False
@@ -429,6 +436,21 @@ def shorten_messages(
         {"role": "user", "content": render("shorten", sentence=sentence, keep=must, budget=budget)}
     )
     return messages
+
+
+def _rewritten(draft: str, source: str) -> bool:
+    """The model's own sentence: shorter than the source, or reworded (not a near-copy) at about
+    its length. A verbatim copy, or the source with a clause added, is not a rewrite."""
+    if len(draft) < len(source):
+        return True
+    similar = difflib.SequenceMatcher(None, draft.lower(), source.lower(), autojunk=False).ratio()
+    return len(draft) <= 1.1 * len(source) and similar < REWORDED_BELOW
+
+
+def paraphrase_messages(sentence: str, keep: Sequence[str]) -> list[dict[str, str]]:
+    """Last try for a sentence the model will not shorten: the same facts in other words."""
+    must = f" It must contain: {', '.join(keep)}." if keep else ""
+    return [{"role": "user", "content": render("paraphrase", sentence=sentence, keep=must)}]
 
 
 def must_keep(text: str, stats: TermStats, limit: int = 3) -> list[str]:

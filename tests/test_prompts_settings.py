@@ -22,6 +22,7 @@ EXPECTED_VARIABLES = {
     "extractive": {"quotes"},
     "baseline": {"sources", "question"},
     "shorten": {"sentence", "keep", "budget"},
+    "paraphrase": {"sentence", "keep"},
     "shorten_question_1": set(),
     "rewrite_question_1": set(),
     "rewrite_answer_1": set(),

@@ -118,13 +118,25 @@ def test_faithful_shorter_rewrite_is_kept_and_cited():
     assert "It must contain:" in chat.prompts[0][-1]["content"] and len(chat.prompts[0]) == 5
 
 
-def test_copying_is_retried_with_a_word_budget_and_plainly_then_quoted():
+def test_copying_is_retried_three_other_ways_then_quoted():
     source = evidence(ARTICLE[3])
     stats = stats_for(candidates(article()))
-    chat = ScriptedChatModel(ARTICLE[3], ARTICLE[3] + " Really.", ARTICLE[3])
+    chat = ScriptedChatModel(ARTICLE[3], ARTICLE[3] + " Really.", ARTICLE[3], ARTICLE[3].upper())
     result = Summarizer(store=None, retriever=None, chat=chat)._write(_Pick(source, 1.0, [source]), stats)  # type: ignore[arg-type]
     assert result.mode == "extractive" and result.text == ARTICLE[3]
-    first, budget, plain = chat.prompts
+    first, budget, plain, own_words = chat.prompts
     assert len(first) == 5 and "of at most" not in first[-1]["content"]
     assert len(budget) == 5 and "of at most" in budget[-1]["content"]
     assert len(plain) == 1  # no worked examples the third time
+    assert "in your own words" in own_words[-1]["content"]
+
+
+def test_a_reworded_sentence_of_about_the_same_length_counts_as_the_models():
+    from rag.summarize import _rewritten
+
+    source = "The council approved 12 million dollars for the harbor bridge, the mayor of Northfield said."
+    assert not _rewritten(source, source)
+    assert not _rewritten(source + " It was late.", source)  # a clause added is not a rewrite
+    assert _rewritten(
+        "Northfield's mayor said the council had approved 12 million dollars for the bridge.", source
+    )
