@@ -46,7 +46,7 @@ FIRST_PERSON = re.compile(r"\b(I|we|We|our|Our|my|My|me|us)\b|^[\"“‘']")
 DANGLING = re.compile(r"^(He|She|They|It|This|These|That|Those)\b")
 QUOTE_PENALTY = 0.15
 LONG_PENALTY = 0.1
-CACHE_VERSION = 4
+CACHE_VERSION = 5
 LENGTH_FLOOR = 8
 LENGTH_EXPONENT = 0.5
 
