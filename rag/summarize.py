@@ -44,8 +44,8 @@ FIGURE = re.compile(r"\d[\d,.]*\d(?:-[a-z]+)?|\d(?:-[a-z]+)?")
 # A summary reports; it does not replay a speaker's own words ("We spoke today…") or run-on quotes.
 FIRST_PERSON = re.compile(r"\b(I|we|We|our|Our|my|My|me|us)\b|^[\"“‘']")
 DANGLING = re.compile(r"^(He|She|They|It|This|These|That|Those)\b")
-QUOTE_PENALTY = 0.15
-LONG_PENALTY = 0.1
+QUOTE_FACTOR = 0.55  # gain kept by a first-person quote
+LONG_FACTOR = 0.8  # gain kept by a sentence over 45 words
 CACHE_VERSION = 5
 LENGTH_FLOOR = 8
 LENGTH_EXPONENT = 0.5
@@ -188,9 +188,9 @@ def _gain(c: _Candidate, stats: TermStats, covered: set[str], from_same_article:
     value *= 1.0 + 0.3 * (1.0 - c.position)  # news puts what matters first
     value /= 1.0 + from_same_article
     if FIRST_PERSON.search(c.evidence.text):
-        value *= 1.0 - QUOTE_PENALTY * 3
+        value *= QUOTE_FACTOR
     if len(c.evidence.text.split()) > 45:
-        value *= 1.0 - LONG_PENALTY * 2
+        value *= LONG_FACTOR
     if DANGLING.match(c.evidence.text):
         value *= 0.5  # "He said…" means nothing once lifted out of its article
     return value * (0.5 + max(0.0, c.topical)) if c.topical else value

@@ -307,7 +307,8 @@ POLARITY_WORDS = frozenset(
         "fell",
     ]
 )
-# Titles and nationalities are capitalised but name no one and no place on their own.
+# Titles and nationalities are capitalised but name no one and no place on their own ("United
+# States" is a place, so neither word is here).
 TITLE_WORDS = frozenset(
     {
         "president",
@@ -330,9 +331,6 @@ TITLE_WORDS = frozenset(
         "chief",
         "press",
         "national",
-        "state",
-        "states",
-        "united",
         "american",
         "ukrainian",
         "russian",

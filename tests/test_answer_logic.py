@@ -305,6 +305,7 @@ def test_a_title_is_not_a_place():
     question = "Where did the mayor promise to find more buses?"
     assert not satisfies("place", "The President promised more buses.", question)
     assert satisfies("place", "The mayor promised to find buses in Ostland.", question)
+    assert satisfies("place", "The mayor promised buses from the United States.", question)
 
 
 def test_answer_and_subject_in_two_sentences_of_one_article_are_quoted_together():
