@@ -206,6 +206,51 @@ class LlamaEmbedder:
         return [list(map(float, v)) for v in vectors]
 
 
+class ReusingEmbedder:
+    """Embeds each distinct text once per ingest and hands out the same vector for repeats.
+
+    News folders repeat text: wire copy republished by several outlets, boilerplate paragraphs,
+    an edited article whose other sentences did not change. The memory is bounded (least recently
+    used texts are forgotten), so a 20,000-article ingest stays flat.
+    """
+
+    def __init__(self, inner: Embedder, max_texts: int = 50_000) -> None:
+        from collections import OrderedDict
+
+        self.inner = inner
+        self.name = inner.name
+        self.window_tokens = inner.window_tokens
+        self.max_texts = max_texts
+        self.reused = 0
+        self.embedded = 0
+        self._vectors: OrderedDict[bytes, np.ndarray] = OrderedDict()
+
+    @property
+    def dimension(self) -> int:
+        return self.inner.dimension
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        keys = [hashlib.blake2b(t.encode("utf-8"), digest_size=16).digest() for t in texts]
+        todo: dict[bytes, str] = {}
+        for key, text in zip(keys, texts, strict=True):
+            if key in self._vectors:
+                self._vectors.move_to_end(key)
+            else:
+                todo.setdefault(key, text)
+        fresh = self.inner.embed(list(todo.values())) if todo else []
+        for key, vector in zip(todo, fresh, strict=True):
+            self._vectors[key] = np.asarray(vector, dtype=np.float32)
+        out = [self._vectors[key].astype(np.float64).tolist() for key in keys]
+        while len(self._vectors) > self.max_texts:
+            self._vectors.popitem(last=False)
+        self.embedded += len(todo)
+        self.reused += len(texts) - len(todo)
+        return out
+
+
 class HashingEmbedder:
     """Deterministic bag-of-words vectors: no model, for fast unit tests of retrieval logic."""
 

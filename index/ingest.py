@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from index.chunking import chunk_document
-from index.embedder import Embedder
+from index.embedder import Embedder, ReusingEmbedder
 from index.errors import DiskFullError
 from index.loaders import Candidate, SkipFile, discover, load_document
 from index.store import ChromaStore, DocRecord, Record, WriterLock
@@ -37,6 +37,7 @@ class IngestReport:
     seconds: float = 0.0
     chunks_written: int = 0
     sentences_written: int = 0
+    vectors_reused: int = 0  # texts seen earlier in the same ingest (repeated sentences, wire copy)
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -84,6 +85,7 @@ def ingest(
         skipped_early.append(FileOutcome(str(path), "", "skipped", why))
         say(f"{path}: {why}")
 
+    embedder = ReusingEmbedder(embedder)
     candidates: list[Candidate] = discover(paths, note_skip)
     result.outcomes.extend(skipped_early)
     window = min(chunk_tokens, embedder.window_tokens - 2)
@@ -131,6 +133,7 @@ def ingest(
         if changed or not store.lexical.ids() and store.documents():
             store.rebuild_lexical()
     result.seconds = time.perf_counter() - started
+    result.vectors_reused = embedder.reused
     return result
 
 
