@@ -47,8 +47,9 @@ test: setup browser
 # 20,000 generated articles (about 2 hours of ingest on 2 cores): interrupted and resumed ingest,
 # retrieval at that size, and a 200-article summary. Figures land in artifacts/scale.json.
 SCALE_ARTICLES ?= 20000
+SCALE_PARAGRAPHS ?= 3
 scale: setup
-	$(BIN)/python -m eval.scale --articles $(SCALE_ARTICLES) --work .scale --summarize 200 --out artifacts/scale.json
+	$(BIN)/python -m eval.scale --articles $(SCALE_ARTICLES) --paragraphs $(SCALE_PARAGRAPHS) --work .scale --summarize 200 --out artifacts/scale.json
 
 ui: setup
 	$(BIN)/rag ui --index $(DEMO_INDEX)

@@ -35,6 +35,12 @@ class App:
     def gpu_layers(self) -> int:
         return self.settings.n_gpu_layers if gpu_offload_supported() else 0
 
+    def chat_flash_attn(self) -> bool:
+        """Flash attention pays on a GPU; on a CPU llama.cpp decodes this model faster without it."""
+        if self.settings.flash_attn is not None:
+            return self.settings.flash_attn
+        return self.settings.n_gpu_layers != 0 and gpu_offload_supported()
+
     def embed_model_path(self) -> Path:
         if self.settings.embed_model:
             path = self.settings.embed_model
@@ -53,7 +59,9 @@ class App:
                     f"chat model {path} does not exist", "fix --model / RAG_MODEL, or see `rag models`"
                 )
             return path
-        return modelfiles.default_chat_model(self.settings.data_dir / "models")
+        from rag.models import prepare_chat_model
+
+        return prepare_chat_model(self.settings.data_dir, self.settings.chat_quant)
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -63,7 +71,7 @@ class App:
             path,
             name=name,
             n_threads=self.settings.n_threads,
-            flash_attn=self.settings.flash_attn,
+            flash_attn=self.settings.embed_flash_attn,
             n_gpu_layers=self.gpu_layers,
         )
 
@@ -76,7 +84,7 @@ class App:
             n_ctx=self.settings.n_ctx,
             n_threads=self.settings.n_threads,
             n_gpu_layers=self.settings.n_gpu_layers,
-            flash_attn=self.settings.flash_attn,
+            flash_attn=self.chat_flash_attn(),
             seed=self.settings.seed,
             prompt_cache_mb=self.settings.prompt_cache_mb,
         )

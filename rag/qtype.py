@@ -119,4 +119,11 @@ def satisfies(kind: str | None, answer: str, question: str) -> bool:
     new_names = {n for n in t.names(answer) - acronyms if not t.name_in(n, asked)}
     if kind == "place":  # "the President" is not a place; a title or nationality answers no "where"
         new_names = {n for n in new_names if n not in t.TITLE_WORDS}
+    if kind == "person":  # "the Kremlin", "the White House": institutions, not who said it
+        folded = t.fold(answer)
+        new_names = {
+            n
+            for n in new_names
+            if not re.search(rf"\b[Tt]he\s+(?:[A-Z][\w'-]*\s+)*(?i:{re.escape(n)})\b", folded)
+        }
     return bool(new_names)

@@ -308,6 +308,14 @@ def test_a_title_is_not_a_place():
     assert satisfies("place", "The mayor promised buses from the United States.", question)
 
 
+def test_an_institution_does_not_answer_which_person():
+    from rag.qtype import satisfies
+
+    question = "Which harbour official said the port would stay open?"
+    assert not satisfies("person", "The Harbour Authority kept its position on the port.", question)
+    assert satisfies("person", "Harbour master Ada Lim said the port would stay open.", question)
+
+
 def test_answer_and_subject_in_two_sentences_of_one_article_are_quoted_together():
     from rag.answer import pick_quotes
 

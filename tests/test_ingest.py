@@ -126,3 +126,80 @@ def test_lexical_index_follows_chroma(app, tmp_path, seeds_copy):
     store.rebuild_lexical()
     assert set(store.lexical.ids()) == {i for i, _ in store.all_metadata(SENTENCES)}
     assert all(not sid.startswith(victim + "#") for sid, _ in store.lexical_search("Javelin", 3))
+
+
+class CountingEmbedder:
+    """The hashing embedder, counting the texts it is asked to embed."""
+
+    def __init__(self) -> None:
+        from index.embedder import HashingEmbedder
+
+        self.inner = HashingEmbedder()
+        self.name, self.window_tokens, self.dimension = self.inner.name, self.inner.window_tokens, 64
+        self.seen: list[str] = []
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+    def embed(self, texts):  # type: ignore[no-untyped-def]
+        self.seen.extend(texts)
+        return self.inner.embed(texts)
+
+
+def test_repeated_texts_are_embedded_once_and_get_the_same_vector():
+    from index.embedder import ReusingEmbedder
+
+    counting = CountingEmbedder()
+    reusing = ReusingEmbedder(counting, max_texts=3)
+    first = reusing.embed(["wire copy", "local angle", "wire copy"])
+    assert counting.seen == ["wire copy", "local angle"]
+    assert first[0] == pytest.approx(first[2]) and first[0] != pytest.approx(first[1])
+    second = reusing.embed(["other outlet", "wire copy"])
+    assert counting.seen[-1] == "other outlet" and second[1] == pytest.approx(first[0], abs=1e-6)
+    assert (reusing.embedded, reusing.reused) == (3, 2)
+    reusing.embed(["a", "b", "c"])  # pushes every earlier text out of the bounded memory
+    reusing.embed(["wire copy"])
+    assert counting.seen[-1] == "wire copy", "a forgotten text is embedded again"
+
+
+def test_large_ingest_batches_rows_and_a_failed_send_commits_nothing(tmp_path, monkeypatch):
+    """Past PER_FILE_COMMIT_BELOW rows go to Chroma in batches; if one send fails, no document of
+    that batch becomes visible (some of its rows may be in Chroma), and the next ingest recovers."""
+    import index.ingest as ingest_module
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for i in range(12):
+        (folder / f"n{i:02d}.txt").write_text(
+            f"Town {i} opened bridge number {i}. The council of town {i} paid {i} million for it. "
+            "Wire copy: the regional agency confirmed the figures."
+        )
+    monkeypatch.setattr(ingest_module, "PER_FILE_COMMIT_BELOW", 0)
+    monkeypatch.setattr(ingest_module, "COMMIT_EVERY_S", 3600.0)
+    counting = CountingEmbedder()
+    store = ChromaStore(tmp_path / "idx", counting.name, counting.dimension, create=True)
+    sends: list[int] = []
+    real_add = ChromaStore._add
+
+    def failing_add(self, collection, records, batch):  # type: ignore[no-untyped-def]
+        sends.append(len(records))
+        if collection == SENTENCES:
+            raise OSError(28, "No space left on device")
+        return real_add(self, collection, records, batch)
+
+    monkeypatch.setattr(ChromaStore, "_add", failing_add)
+    with pytest.raises(UserError):
+        ingest([folder], store, counting, chunk_tokens=200, chunk_overlap=32, max_file_mb=5, lock_timeout_s=5)
+    assert sends[0] == 12, "the twelve documents' chunks went to Chroma in one write"
+    assert store.documents() == {}, "a batch with a failed write is not committed"
+    assert store.count(CHUNKS) == 12, "(the chunks did land: the journal names their documents)"
+    assert counting.seen.count("Wire copy: the regional agency confirmed the figures.") == 1
+
+    monkeypatch.setattr(ChromaStore, "_add", real_add)
+    store = ChromaStore(tmp_path / "idx", counting.name, counting.dimension)
+    report = ingest(
+        [folder], store, counting, chunk_tokens=200, chunk_overlap=32, max_file_mb=5, lock_timeout_s=5
+    )
+    assert len(report.recovered) == 12 and report.count("indexed") == 12
+    assert len(store.documents()) == 12 and store.check_consistency()["consistent"]
+    assert store.count(CHUNKS) == 12 and store.count(SENTENCES) == 36
