@@ -98,6 +98,7 @@ def ingest(
             say(f"{doc_id}: removed a half-written copy left by an interrupted ingest")
         bar = tqdm(candidates, desc="ingest", unit="file", disable=not progress, file=None, leave=False)
         last_commit = time.monotonic()
+        commit_every_s = COMMIT_EVERY_S
         small = len(store.documents()) < PER_FILE_COMMIT_BELOW  # a small manifest is cheap to flip per file
         try:
             for number, cand in enumerate(bar, 1):
@@ -117,9 +118,11 @@ def ingest(
                     say(f"{cand.path}: skipped: {outcome.detail}")
                 elif outcome.status == "duplicate":
                     say(f"{cand.path}: {outcome.detail}")
-                if small or time.monotonic() - last_commit >= COMMIT_EVERY_S:
+                if small or time.monotonic() - last_commit >= commit_every_s:
                     _commit(store)
                     last_commit = time.monotonic()
+                    # A flip rewrites the whole manifest: keep it under ~1/10 of the time as it grows.
+                    commit_every_s = max(COMMIT_EVERY_S, 10 * store.last_flip_s)
         except BaseException:
             # Ctrl-C, a full disk: finished documents are kept, so running ingest again resumes;
             # the journal names the one cut short, which the next writer removes.
