@@ -123,6 +123,7 @@ def ingest(
                     last_commit = time.monotonic()
                     # A flip rewrites the whole manifest: keep it under ~1/10 of the time as it grows.
                     commit_every_s = max(COMMIT_EVERY_S, 10 * store.last_flip_s)
+                    small = len(store.documents()) < PER_FILE_COMMIT_BELOW
         except BaseException:
             # Ctrl-C, a full disk: finished documents are kept, so running ingest again resumes;
             # the journal names the one cut short, which the next writer removes.
