@@ -360,7 +360,13 @@ def pick_quotes(question: str, evidence: Sequence[Evidence]) -> list[Evidence]:
         return _same_article_pair(question, terms, kind, evidence)  # the sentence that states them
     if not usable:
         return []
-    ranked = sorted(usable, key=lambda e: (len(terms & t.content_terms(e.text)), e.score), reverse=True)
+    amount = qtype.AMOUNT_ASKED.search(question)  # "what pay rise": the sentence naming the rise first
+    head = t.content_terms(amount.group(1)) if amount else set()
+    ranked = sorted(
+        usable,
+        key=lambda e: (head <= t.content_terms(e.text), len(terms & t.content_terms(e.text)), e.score),
+        reverse=True,
+    )
     return ranked[:2] if len(ranked) > 1 and ranked[1].lexical >= 0.5 else ranked[:1]
 
 

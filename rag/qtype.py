@@ -16,7 +16,8 @@ _PATTERNS = [
         "number",
         re.compile(
             r"^\s*(how (many|much|long|large|big|old|low|high|far|fast|tall|deep|hot|cold|warm|heavy)"
-            r"|what (percentage|share|number|amount|sum))\b",
+            r"|what (percentage|share|number|amount|sum|(pay )?(rise|raise|increase|cut)|price|cost|fee|fine|"
+            r"salary|wage))\b",
             re.I,
         ),
     ),
@@ -39,6 +40,9 @@ _PATTERNS = [
     ),
     ("place", re.compile(r"^\s*where\b|\b(which|what) (country|city|region|place|town|state)\b", re.I)),
 ]
+AMOUNT_ASKED = re.compile(
+    r"^\s*what (amount|sum|(pay )?(rise|raise|increase|cut)|price|cost|fee|fine|salary|wage)\b", re.I
+)
 WEEKDAYS = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
 DURATION = re.compile(
     r"\b(\d+(\.\d+)?|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|"
@@ -100,6 +104,8 @@ def satisfies(kind: str | None, answer: str, question: str) -> bool:
         found = t.numbers(answer) if asks_year else _numbers_without_years(answer)
         if re.search(r"^\s*how long\b", question, re.I):
             return _duration_of(answer, question)
+        if AMOUNT_ASKED.search(question):  # "what pay rise" is not answered by "a four-day strike"
+            found = _numbers_without_years(DURATION.sub(" ", re.sub(r"\[\d+\]", " ", t.fold(answer))))
         if not found - _numbers_without_years(question):
             return False
         counted = re.match(r"^\s*how many ([a-z]+)", t.fold(question).lower())

@@ -308,6 +308,37 @@ def test_a_title_is_not_a_place():
     assert satisfies("place", "The mayor promised buses from the United States.", question)
 
 
+def test_a_duration_does_not_answer_what_pay_rise():
+    from rag.qtype import expected_type, satisfies
+
+    question = "What pay rise did the dock workers get?"
+    assert expected_type(question) == "number"
+    assert not satisfies("number", "The pay rise for the dock workers was a four-day strike [1].", question)
+    assert satisfies("number", "They agreed a pay rise of 6.5 percent over two years [1].", question)
+
+
+def test_what_pay_rise_quotes_the_sentence_naming_the_rise():
+    from rag.answer import pick_quotes
+
+    question = "What pay rise did the dock workers get?"
+    strike = Evidence(
+        "a1",
+        "a",
+        "a#0",
+        "T",
+        None,
+        None,
+        0,
+        90,
+        "Dock workers ended a four-day strike that held 60 ships.",
+        0.9,
+    )
+    rise = Evidence(
+        "a2", "a", "a#0", "T", None, None, 91, 150, "The port agreed a pay rise of 6.5 percent.", 0.7
+    )
+    assert pick_quotes(question, [strike, rise])[0] is rise
+
+
 def test_an_institution_does_not_answer_which_person():
     from rag.qtype import satisfies
 
