@@ -361,7 +361,7 @@ def pick_quotes(question: str, evidence: Sequence[Evidence]) -> list[Evidence]:
     if not usable:
         return []
     amount = qtype.AMOUNT_ASKED.search(question)  # "what pay rise": the sentence naming the rise first
-    head = t.content_terms(amount.group(1)) if amount else set()
+    head = t.content_terms(amount.group(1)) if amount and amount.group(1) else set()
     ranked = sorted(
         usable,
         key=lambda e: (head <= t.content_terms(e.text), len(terms & t.content_terms(e.text)), e.score),

@@ -40,8 +40,10 @@ _PATTERNS = [
     ),
     ("place", re.compile(r"^\s*where\b|\b(which|what) (country|city|region|place|town|state)\b", re.I)),
 ]
-AMOUNT_ASKED = re.compile(
-    r"^\s*what (amount|sum|(pay )?(rise|raise|increase|cut)|price|cost|fee|fine|salary|wage)\b", re.I
+AMOUNT_ASKED = re.compile(  # group 1: the thing whose amount is asked, when named ("pay rise")
+    r"^\s*(?:what (amount|sum|(?:pay )?(?:rise|raise|increase|cut)|price|cost|fee|fine|salary|wage)\b"
+    r"|how much\b(?! (?:time|longer|later|earlier|sooner)\b))",
+    re.I,
 )
 WEEKDAYS = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
 DURATION = re.compile(
@@ -104,7 +106,7 @@ def satisfies(kind: str | None, answer: str, question: str) -> bool:
         found = t.numbers(answer) if asks_year else _numbers_without_years(answer)
         if re.search(r"^\s*how long\b", question, re.I):
             return _duration_of(answer, question)
-        if AMOUNT_ASKED.search(question):  # "what pay rise" is not answered by "a four-day strike"
+        if AMOUNT_ASKED.search(question):  # "what pay rise", "how much": not "a four-day strike"
             found = _numbers_without_years(DURATION.sub(" ", re.sub(r"\[\d+\]", " ", t.fold(answer))))
         if not found - _numbers_without_years(question):
             return False

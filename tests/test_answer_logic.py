@@ -315,6 +315,10 @@ def test_a_duration_does_not_answer_what_pay_rise():
     assert expected_type(question) == "number"
     assert not satisfies("number", "The pay rise for the dock workers was a four-day strike [1].", question)
     assert satisfies("number", "They agreed a pay rise of 6.5 percent over two years [1].", question)
+    cost = "How much did the tram line cost?"
+    assert not satisfies("number", "The tram line opened two months later than planned.", cost)
+    assert satisfies("number", "The line has 14 stops and cost 412 million euros.", cost)
+    assert satisfies("number", "The delay lasted two months.", "How much longer did the works take?")
 
 
 def test_what_pay_rise_quotes_the_sentence_naming_the_rise():
