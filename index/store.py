@@ -27,6 +27,7 @@ CHUNKS = "chunks"
 SENTENCES = "sentences"
 DOCUMENTS = "documents"  # on a Chroma server only: the shared manifest, one row per complete document
 MANIFEST_VERSION = 1
+GET_PAGE = 5000  # rows per Chroma read when walking a whole collection
 ADD_BATCH = 4096  # rows per Chroma write; capped again by the client's own get_max_batch_size()
 
 
@@ -354,9 +355,22 @@ class ChromaStore:
             for i, v in zip(res["ids"], res["embeddings"], strict=True)
         }
 
+    def _get_all(self, collection: str, field: str) -> tuple[list[str], list[Any]]:
+        """Every row's id and one field, a page at a time: one unpaged ``get`` of 140,000 rows'
+        metadata fails inside Chroma ("too many SQL variables"), seen at 20,000 articles."""
+        col = self._collection(collection)
+        ids: list[str] = []
+        values: list[Any] = []
+        while True:
+            page = col.get(include=[field], limit=GET_PAGE, offset=len(ids))
+            ids.extend(page["ids"])
+            values.extend(page[field])
+            if len(page["ids"]) < GET_PAGE:
+                return ids, values
+
     def all_metadata(self, collection: str) -> list[tuple[str, dict[str, Any]]]:
-        res = self._collection(collection).get(include=["metadatas"])
-        return [(i, dict(m or {})) for i, m in zip(res["ids"], res["metadatas"], strict=True)]
+        ids, metadatas = self._get_all(collection, "metadatas")
+        return [(i, dict(m or {})) for i, m in zip(ids, metadatas, strict=True)]
 
     # -- writing (callers hold the WriterLock) --------------------------------------------------
     @property
@@ -524,8 +538,8 @@ class ChromaStore:
 
     def rebuild_lexical(self) -> int:
         """Rebuild BM25 from the sentences in Chroma (the source of truth); returns the row count."""
-        res = self._collection(SENTENCES).get(include=["documents"])
-        rows = list(zip(res["ids"], [d or "" for d in res["documents"]], strict=True))
+        ids, texts = self._get_all(SENTENCES, "documents")
+        rows = list(zip(ids, [d or "" for d in texts], strict=True))
         self.lexical.rebuild(rows)
         return len(rows)
 

@@ -203,3 +203,19 @@ def test_large_ingest_batches_rows_and_a_failed_send_commits_nothing(tmp_path, m
     assert len(report.recovered) == 12 and report.count("indexed") == 12
     assert len(store.documents()) == 12 and store.check_consistency()["consistent"]
     assert store.count(CHUNKS) == 12 and store.count(SENTENCES) == 36
+
+
+def test_whole_collection_reads_are_paged(tmp_path, monkeypatch):
+    """One unpaged read of a big collection fails inside Chroma; the store walks it in pages."""
+    import index.store as store_module
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for i in range(4):
+        (folder / f"p{i}.txt").write_text(f"Pier {i} reopened. Boats {i} returned. Fish {i} sold well.")
+    counting = CountingEmbedder()
+    store = ChromaStore(tmp_path / "idx", counting.name, counting.dimension, create=True)
+    ingest([folder], store, counting, chunk_tokens=200, chunk_overlap=32, max_file_mb=5, lock_timeout_s=5)
+    monkeypatch.setattr(store_module, "GET_PAGE", 5)
+    assert len(store.all_metadata(SENTENCES)) == 12 and len(store.all_metadata(CHUNKS)) == 4
+    assert store.rebuild_lexical() == 12 and store.check_consistency()["consistent"]
