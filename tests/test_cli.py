@@ -89,6 +89,13 @@ def test_missing_model_is_a_clear_error(cli_index, tmp_path):
     assert "nope.gguf" in line and "does not exist" in line
 
 
+def test_unknown_chat_quantization_is_a_clear_error(cli_index):
+    line = assert_one_line_error(
+        rag("ask", "anything?", "--index", str(cli_index), env={"RAG_CHAT_QUANT": "q9"})
+    )
+    assert "chat_quant" in line and "q8_0" in line
+
+
 def test_corrupt_model_is_a_clear_error(cli_index, tmp_path):
     bad = tmp_path / "broken.gguf"
     bad.write_bytes(b"GGUF" + os.urandom(4096))
