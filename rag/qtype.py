@@ -88,11 +88,17 @@ def _duration_of(answer: str, question: str) -> bool:
 
 def _numbers_without_years(text: str) -> set[str]:
     """Counts and amounts, not the day or year of a date ("April 7, 2025" answers no 'how many')."""
+    return set(_numbers_outside_dates(text))
+
+
+@functools.lru_cache(maxsize=65536)
+def _numbers_outside_dates(text: str) -> frozenset[str]:
+    """Cached: every question's type check looks for dates in the same candidate sentences."""
     from index.loaders import find_dates
 
     for start, end, _iso in reversed(find_dates(text)):
         text = text[:start] + " " + text[end:]
-    return {n for n in t.numbers(text) if not re.fullmatch(r"(19|20)\d\d", n)}
+    return frozenset(n for n in t.numbers(text) if not re.fullmatch(r"(19|20)\d\d", n))
 
 
 @functools.lru_cache(maxsize=8192)

@@ -141,7 +141,7 @@ class Retriever:
         t0 = time.perf_counter()
         q_vec = np.asarray(self.embedder.embed([question])[0])
         where = build_where(doc, since, until)
-        complete = {d: r.content_hash for d, r in self.store.documents().items()}
+        complete = self.store.content_hashes()
 
         def usable(h: Hit) -> bool:
             """Only rows of complete documents: a write in progress (or killed) stays invisible."""
@@ -161,17 +161,11 @@ class Retriever:
         candidates: dict[str, Hit] = {h.id: h for h in sentence_hits}
         lexical_ranking = [sid for sid, _ in self.store.lexical_search(question, max(4 * n_evidence, 24))]
         missing_lexical = [sid for sid in lexical_ranking if sid not in candidates]
-        if missing_lexical:
-            for h in self.store.get(SENTENCES, include_vectors=True, ids=missing_lexical):
-                if (not doc or h.metadata.get("doc_id") == doc) and usable(h):
-                    candidates[h.id] = h
         fused = rrf([[h.id for h in sentence_hits], lexical_ranking])
         chunk_ids = [h.id for h in chunk_hits]
-        if chunk_ids:
-            where_chunks: dict[str, Any] = {"chunk_id": {"$in": chunk_ids}}
-            for h in self.store.get(SENTENCES, where_chunks, include_vectors=True):
-                if usable(h):
-                    candidates.setdefault(h.id, h)
+        for h in self.store.sentence_rows(missing_lexical, chunk_ids, include_vectors=True):
+            if h.id not in candidates and (not doc or h.metadata.get("doc_id") == doc) and usable(h):
+                candidates[h.id] = h
         missing = [i for i, h in candidates.items() if "_vector" not in h.metadata]
         vectors = self.store.vectors(SENTENCES, missing)
         q_terms = t.key_terms(question)

@@ -419,13 +419,19 @@ def words(text: str) -> list[str]:
 
 def content_terms(text: str) -> set[str]:
     """Stemmed content words; number words become digits so 'sixteen' matches '16'."""
+    return set(_content_terms(text))
+
+
+@lru_cache(maxsize=65536)
+def _content_terms(text: str) -> frozenset[str]:
+    """Cached: retrieval, answer checks and the judge look at the same sentences many times."""
     out = set()
     for w in words(text):
         lower = w.lower()
         if lower in STOPWORDS or len(w) < 2:
             continue
         out.add(NUMBER_WORDS.get(lower, stem(w)))
-    return out
+    return frozenset(out)
 
 
 def numbers(text: str) -> set[str]:

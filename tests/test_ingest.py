@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -219,3 +220,41 @@ def test_whole_collection_reads_are_paged(tmp_path, monkeypatch):
     monkeypatch.setattr(store_module, "GET_PAGE", 5)
     assert len(store.all_metadata(SENTENCES)) == 12 and len(store.all_metadata(CHUNKS)) == 4
     assert store.rebuild_lexical() == 12 and store.check_consistency()["consistent"]
+
+
+def test_chunk_sentences_are_read_by_id_and_new_chunks_by_filter(tmp_path, monkeypatch):
+    """Retrieval reads the sentences of its top chunks by id (from the ids BM25 was built over),
+    the same rows a ``chunk_id`` filter returns; chunks BM25 has not seen yet fall back to it."""
+    folder = tmp_path / "docs"
+    (folder / "news").mkdir(parents=True)
+    for i, name in enumerate(["f0.txt", "news/s1.txt", "news/s2.txt"]):  # "/s" inside a document id
+        (folder / name).write_text(
+            " ".join(f"Ferry {i} sailed on trip {n} from the quay." for n in range(40))
+        )
+    counting = CountingEmbedder()
+    store = ChromaStore(tmp_path / "idx", counting.name, counting.dimension, create=True)
+    ingest([folder], store, counting, chunk_tokens=64, chunk_overlap=16, max_file_mb=5, lock_timeout_s=5)
+    chunk_ids = [i for i, _ in store.all_metadata(CHUNKS)]
+    assert len(chunk_ids) > 6
+
+    def by_filter(ids: list[str]) -> set[str]:
+        return {h.id for h in store.get(SENTENCES, {"chunk_id": {"$in": ids}})}
+
+    filtered_reads: list[object] = []
+    real_get = ChromaStore.get
+
+    def counting_get(self, collection, where=None, include_vectors=False, ids=None):  # type: ignore[no-untyped-def]
+        if where is not None:
+            filtered_reads.append(where)
+        return real_get(self, collection, where, include_vectors, ids)
+
+    expected = {c: by_filter([c]) for c in chunk_ids}
+    monkeypatch.setattr(ChromaStore, "get", counting_get)
+    picked = chunk_ids[1:4]
+    extra = sorted(expected[chunk_ids[-1]])[:1]
+    rows = store.sentence_rows(extra + sorted(expected[picked[0]])[:1], picked, include_vectors=True)
+    assert sorted(h.id for h in rows) == sorted(set().union(*(expected[c] for c in picked), extra))
+    assert all("_vector" in h.metadata for h in rows) and not filtered_reads
+    shutil.rmtree(store.lexical.path)  # as if these chunks were written after BM25's last rebuild
+    rows = store.sentence_rows([], picked)
+    assert {h.id for h in rows} == set().union(*(expected[c] for c in picked)) and filtered_reads
