@@ -30,6 +30,10 @@ def log(message: str) -> None:
     print(f"[scale] {message}", file=sys.stderr, flush=True)
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run_child(args: list[str], interrupt_after_s: float | None = None) -> dict[str, Any]:
     """Run `rag …`; optionally Ctrl-C it after a while. Returns exit code, seconds and peak RSS."""
     import tempfile
@@ -37,7 +41,16 @@ def run_child(args: list[str], interrupt_after_s: float | None = None) -> dict[s
     t0 = time.perf_counter()
     interrupted = False
     with tempfile.TemporaryFile() as sink:  # not a pipe: a big --json report must not block the child
-        proc = subprocess.Popen([*RAG, *args], cwd=ROOT, stdout=sink, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [*RAG, *args],
+            cwd=ROOT,
+            stdout=sink,
+            stderr=subprocess.DEVNULL,
+            # A shell without job control starts background jobs with SIGINT ignored, and children
+            # inherit that: the planned Ctrl-C then did nothing (a 20,000-article run went on to
+            # the end). The child gets the default handler back, as if typed at a terminal.
+            preexec_fn=_default_sigint,
+        )
         deadline = time.monotonic() + (interrupt_after_s if interrupt_after_s is not None else 1e9)
         while True:  # os.wait4 rather than Popen.wait: it also reports the child's peak memory
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)

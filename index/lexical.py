@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 FORMAT = 2  # 2: Snowball-stemmed tokens ("lasted" finds "last"); older indexes are rebuilt from Chroma
 
 
@@ -94,20 +96,23 @@ class LexicalIndex:
         return self._model is not None
 
     def search(self, query: str, n: int) -> list[tuple[str, float]]:
-        if not self._load():
+        if n <= 0 or not self._load():
             return []
         tokens = _tokens([query], return_ids=False)
         if not tokens or not tokens[0]:
             return []
-        n = min(n, len(self._ids))
         try:
-            # n_threads=0 runs in this thread; 1 starts a pool per query (2 ms of a 50 ms budget).
-            docs, scores = self._model.retrieve(tokens, k=n, show_progress=False, n_threads=0)
+            scores = self._model.get_scores(tokens[0])
         except (ValueError, KeyError):
             return []
-        return [
-            (self._ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if float(s) > 0
-        ]
+        # Top n among the sentences that share a term with the query: bm25s's own retrieve
+        # partitions all 140,000 scores at 20,000 articles (4.5 ms a query); the matching ones
+        # are a tenth of that (0.5 ms).
+        matching = np.flatnonzero(scores > 0)
+        if len(matching) > n:
+            matching = matching[np.argpartition(-scores[matching], n - 1)[:n]]
+        best = matching[np.lexsort((matching, -scores[matching]))]  # by score, ties by position
+        return [(self._ids[int(i)], float(scores[i])) for i in best]
 
     def sentences_of(self, chunk_ids: Sequence[str]) -> tuple[list[str], list[str]]:
         """Ids of the sentences each chunk owns, from the ids BM25 was built over, and the chunks

@@ -81,6 +81,7 @@ class Store(Protocol):
         n: int,
         where: dict[str, Any] | None = None,
         include_vectors: bool = False,
+        include_text: bool = True,
     ) -> list[Hit]: ...
 
     def get(
@@ -322,7 +323,10 @@ class ChromaStore:
         n: int,
         where: dict[str, Any] | None = None,
         include_vectors: bool = False,
+        include_text: bool = True,
     ) -> list[Hit]:
+        """Nearest rows; ``include_text=False`` skips reading their text (a chunk's text is ~1 kB of
+        SQLite read per hit, and retrieval only needs which chunks ranked)."""
         col = self._collection(collection)
         size = self._count(collection)
         if size == 0:
@@ -332,12 +336,15 @@ class ChromaStore:
             query_embeddings=[list(vector)],
             n_results=n,
             where=where or None,
-            include=["documents", "metadatas", "distances"] + (["embeddings"] if include_vectors else []),
+            include=["metadatas", "distances"]
+            + (["documents"] if include_text else [])
+            + (["embeddings"] if include_vectors else []),
         )
+        texts = res["documents"][0] if include_text else [""] * len(res["ids"][0])
         hits = [
             Hit(id=i, text=d or "", score=1.0 - float(dist), metadata=dict(m or {}))
             for i, d, m, dist in zip(
-                res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0], strict=True
+                res["ids"][0], texts, res["metadatas"][0], res["distances"][0], strict=True
             )
         ]
         if include_vectors:  # saves a second round trip for the vectors of the hits

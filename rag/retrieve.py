@@ -50,7 +50,7 @@ class Evidence:
 class Retrieval:
     question: str
     evidence: list[Evidence]
-    chunks: list[Hit] = field(default_factory=list)
+    chunks: list[Hit] = field(default_factory=list)  # ranked chunks: ids and metadata, text not read
     seconds: float = 0.0
 
 
@@ -150,7 +150,9 @@ class Retriever:
                 meta.get("date") or None, since, until
             )
 
-        chunk_hits = [h for h in self.store.query(CHUNKS, q_vec.tolist(), k * 2, where) if usable(h)][:k]
+        chunk_hits = [
+            h for h in self.store.query(CHUNKS, q_vec.tolist(), k * 2, where, include_text=False) if usable(h)
+        ][:k]
         sentence_hits = [
             h
             for h in self.store.query(

@@ -258,3 +258,21 @@ def test_chunk_sentences_are_read_by_id_and_new_chunks_by_filter(tmp_path, monke
     shutil.rmtree(store.lexical.path)  # as if these chunks were written after BM25's last rebuild
     rows = store.sentence_rows([], picked)
     assert {h.id for h in rows} == set().union(*(expected[c] for c in picked)) and filtered_reads
+
+
+def test_lexical_search_ranks_as_bm25s_does(app, seeds_index):
+    """Our top-n over the matching sentences only must give bm25s's own ranking, scores and all."""
+    from index.lexical import _tokens
+
+    store = ChromaStore(seeds_index, app.embedder.name, app.embedder.dimension)
+    lexical = store.lexical
+    for query in ["Patriot missiles", "How long did the call last?", "energy infrastructure ceasefire"]:
+        for n in (1, 5, 24):
+            ours = lexical.search(query, n)
+            docs, scores = lexical._model.retrieve(_tokens([query], return_ids=False), k=n, n_threads=0)
+            theirs = [(lexical._ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True)]
+            assert [round(s, 5) for _, s in ours] == [round(s, 5) for _, s in theirs if s > 0]
+            assert ours == sorted(ours, key=lambda hit: -hit[1]) and len(ours) <= n
+            if ours and theirs[0][1] > (theirs[1][1] if len(theirs) > 1 else 0):
+                assert ours[0][0] == theirs[0][0]
+    assert lexical.search("Patriot", 0) == [] and lexical.search("zzqx unknownword", 5) == []
