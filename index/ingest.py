@@ -174,13 +174,10 @@ def _ingest_one(
         doc = load_document(cand, max_file_mb)
     except SkipFile as why:
         return FileOutcome(str(cand.path), cand.doc_id, "skipped", str(why))
-    documents = {**store.documents(), **store.pending}
-    existing = documents.get(doc.doc_id)
+    existing = store.find(doc.doc_id)
     if existing and existing.content_hash == doc.content_hash:
         return FileOutcome(str(cand.path), doc.doc_id, "unchanged", "already up to date", existing.n_chunks)
-    twin = next(
-        (d for d in documents.values() if d.content_hash == doc.content_hash and d.doc_id != doc.doc_id), None
-    )
+    twin = store.find_content(doc.content_hash, other_than=doc.doc_id)
     if twin is not None:
         return FileOutcome(
             str(cand.path),

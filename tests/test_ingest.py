@@ -276,3 +276,35 @@ def test_lexical_search_ranks_as_bm25s_does(app, seeds_index):
             if ours and theirs[0][1] > (theirs[1][1] if len(theirs) > 1 else 0):
                 assert ours[0][0] == theirs[0][0]
     assert lexical.search("Patriot", 0) == [] and lexical.search("zzqx unknownword", 5) == []
+
+
+def test_twins_and_updates_are_seen_within_an_uncommitted_batch(tmp_path, monkeypatch):
+    """In batch mode a document is pending, not in the manifest, until the next flip: a twin of it
+    in the same batch is still a duplicate, and an updated document no longer twins its old text."""
+    import index.ingest as ingest_module
+
+    monkeypatch.setattr(ingest_module, "PER_FILE_COMMIT_BELOW", 0)
+    monkeypatch.setattr(ingest_module, "COMMIT_EVERY_S", 3600.0)
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    old_text = "The ferry to Lindholm was cancelled because of storms on Monday."
+    (folder / "a.txt").write_text(old_text)
+    (folder / "b.txt").write_text(old_text)
+    counting = CountingEmbedder()
+    store = ChromaStore(tmp_path / "idx", counting.name, counting.dimension, create=True)
+
+    def again():  # type: ignore[no-untyped-def]
+        return ingest(
+            [folder], store, counting, chunk_tokens=200, chunk_overlap=32, max_file_mb=5, lock_timeout_s=5
+        )
+
+    report = again()
+    assert [o.status for o in report.outcomes] == ["indexed", "duplicate"]
+    assert "'a'" in report.outcomes[1].detail
+    (folder / "a.txt").write_text("The ferry to Lindholm sailed again on Tuesday after the storms.")
+    (folder / "c.txt").write_text(old_text)  # a's old text: a no longer holds it once updated
+    (folder / "b.txt").unlink()
+    report = again()
+    assert [o.status for o in report.outcomes] == ["updated", "indexed"]
+    assert [o.status for o in again().outcomes] == ["unchanged", "unchanged"]
+    assert store.find("c") is not None and store.find_content(store.find("c").content_hash, "x") is not None
