@@ -274,11 +274,6 @@ class ChromaStore:
             self._hashes_cache = (stamp, MappingProxyType(hashes))
         return self._hashes_cache[1]
 
-    @property
-    def pending(self) -> dict[str, DocRecord]:
-        """Documents written in this batch but not yet committed to the manifest."""
-        return dict(self._pending)
-
     def document_text(self, doc_id: str) -> str:
         record = self.documents().get(doc_id)
         if record is None:
