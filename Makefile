@@ -17,7 +17,7 @@ NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
 LLAMA_CMAKE_ARGS ?= -DCMAKE_C_FLAGS='$(NO_AMX)' -DCMAKE_CXX_FLAGS='$(NO_AMX)'
 endif
 
-.PHONY: setup browser demo test scale ui lint clean
+.PHONY: setup browser demo test test-fast eval-dev scale ui lint clean
 
 setup: $(STAMP)
 
@@ -43,6 +43,24 @@ browser:
 
 test: setup browser
 	$(BIN)/python -m pytest
+
+# The real-news dev set (../shared/corpus/realtimeqa-dev): its index is built once into .dev/ and
+# brought up to date incrementally; metrics, the risk-coverage curve and the dev floors follow.
+DEV_SET ?= ../shared/corpus/realtimeqa-dev
+DEV_INDEX := .dev/realtimeqa-dev
+SEEDS_INDEX := .dev/seeds
+eval-dev: setup
+	@mkdir -p artifacts
+	$(BIN)/rag ingest $(DEV_SET)/corpus --index $(DEV_INDEX) --json > artifacts/ingest-dev.json
+	$(BIN)/rag ingest ../shared/corpus/seeds --index $(SEEDS_INDEX) --json > artifacts/ingest-seeds.json
+	RAG_N_THREADS=2 $(BIN)/rag eval --set $(DEV_SET)/questions.jsonl --index $(DEV_INDEX) --out artifacts/eval-dev.jsonl --json > artifacts/eval-dev.json
+	RAG_N_THREADS=2 $(BIN)/rag eval --set eval/sets/seeds.jsonl --index $(SEEDS_INDEX) --out artifacts/eval-seeds.jsonl --json > artifacts/eval-seeds.json
+	$(BIN)/python -m eval.report artifacts/eval-dev.json artifacts/eval-seeds.json
+	$(BIN)/python -m eval.floors realtimeqa-dev artifacts/eval-dev.json
+
+# Edit-test loop: no models, no browser.
+test-fast: setup
+	$(BIN)/python -m pytest -m "not slow" -q
 
 # 20,000 generated articles (about 2 hours of ingest on 2 cores): interrupted and resumed ingest,
 # retrieval at that size, and a 200-article summary. Figures land in artifacts/scale.json.

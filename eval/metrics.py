@@ -128,6 +128,41 @@ def mean(values: Sequence[float]) -> float | None:
     return round(sum(values) / len(values), 4) if values else None
 
 
+def selective(rows: Sequence[dict[str, Any]], threshold: float = 0.0) -> dict[str, float | None]:
+    """Selective-QA figures at a confidence threshold (answers below it count as abstentions).
+
+    coverage: share of answerable items answered; selective_accuracy: of those, share with every
+    fact found; wrong_answer_rate: answered-and-wrong answerable items plus answered unanswerable
+    items, over all question items. A wrong answer is the outcome to avoid; an abstention is not one.
+    """
+    items = [r for r in rows if r["kind"] in ("answer", "unanswerable") and r["scored"]]
+    answerable = [r for r in items if r["kind"] == "answer"]
+
+    def outcome(r: dict[str, Any]) -> dict[str, Any]:
+        """The answer before any threshold when the row kept it, else the row as given."""
+        if threshold > 0 and "unfiltered" in r:
+            return dict(r["unfiltered"])
+        return {"abstained": r["abstained"], "fact_recall": r["scores"].get("fact_recall", 0.0)}
+
+    def answered(r: dict[str, Any]) -> bool:
+        return not outcome(r)["abstained"] and float(r.get("confidence", 1.0)) >= threshold
+
+    given = [r for r in answerable if answered(r)]
+    right = [r for r in given if outcome(r)["fact_recall"] == 1.0]
+    wrong = len(given) - len(right) + sum(answered(r) for r in items if r["kind"] == "unanswerable")
+    return {
+        "coverage": round(len(given) / len(answerable), 4) if answerable else None,
+        "selective_accuracy": round(len(right) / len(given), 4) if given else None,
+        "wrong_answer_rate": round(wrong / len(items), 4) if items else None,
+        "fact_recall": round(len(right) / len(answerable), 4) if answerable else None,
+    }
+
+
+def risk_coverage(rows: Sequence[dict[str, Any]], steps: int = 10) -> list[dict[str, float | None]]:
+    """What each answer threshold would give on these rows, from answering everything up to 0.9."""
+    return [{"threshold": round(i / steps, 2), **selective(rows, max(i / steps, 1e-9))} for i in range(steps)]
+
+
 def aggregate(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Set-level metrics from per-item result rows (see runner.py for the row format)."""
     answer_rows = [r for r in rows if r["kind"] == "answer" and r["scored"]]
@@ -139,7 +174,11 @@ def aggregate(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     timings = [r["timings"] for r in answer_rows + unanswerable if r.get("timings")]
     gen_s = sum(t.get("generate_s", 0.0) for t in timings)
     gen_tokens = sum(t.get("completion_tokens", 0) for t in timings)
+    chosen = selective(rows)
     out: dict[str, Any] = {
+        "coverage": chosen["coverage"],
+        "selective_accuracy": chosen["selective_accuracy"],
+        "wrong_answer_rate": chosen["wrong_answer_rate"],
         "items": len(rows),
         "scored": len(scored),
         "not_scored": len(rows) - len(scored),

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from eval.metrics import aggregate, citation_scores, fact_recall, retrieval_scores
 from index.errors import UserError
-from rag.answer import Answer, Answerer, AnswerOptions
+from rag.answer import Answer, Answerer, AnswerOptions, withhold
 from rag.judge import judge, passage_context
 
 KINDS = {"answer", "unanswerable", "summary"}
@@ -94,17 +95,24 @@ def run_items(
             )
         else:
             history = [tuple(turn) for turn in item.get("history", [])]
-            answer = answerer.ask(item["question"], options, history=history)  # type: ignore[arg-type]
+            # Asked once with every answer kept, so the risk-coverage curve can show what other
+            # thresholds would give; the row itself is what `rag ask` would have said.
+            unfiltered = replace(options, answer_threshold=0.0)
+            raw = answerer.ask(item["question"], unfiltered, history=history)  # type: ignore[arg-type]
+            answer = withhold(raw, options.answer_threshold)
             data = answer.to_json()
+            raw_recall = fact_recall(item["facts"], raw.answer, raw.abstained)
             row.update(
                 scored=True,
                 answer=data["answer"],
                 mode=data["mode"],
                 abstained=data["abstained"],
+                confidence=data["confidence"],
                 citations=data["citations"],
                 closest=data["closest"],
                 timings=data["timings"],
                 scores=score_answer(item, answer, options.k),
+                unfiltered={"abstained": raw.abstained, "fact_recall": round(raw_recall, 4)},
             )
         rows.append(row)
         if on_row:

@@ -114,6 +114,18 @@ class LexicalIndex:
         best = matching[np.lexsort((matching, -scores[matching]))]  # by score, ties by position
         return [(self._ids[int(i)], float(scores[i])) for i in best]
 
+    def sentence_share(self, text: str) -> float:
+        """Share of all indexed sentences that contain the rarest word of `text`: how much of the
+        collection a name runs through (a story's protagonist is in many sentences, an answer in few)."""
+        if not self._load():
+            return 0.0
+        tokens = _tokens([text], return_ids=False)
+        vocab, indptr = self._model.vocab_dict, self._model.scores["indptr"]
+        words = [w for w in (tokens[0] if tokens else []) if w in vocab]
+        counts = [int(indptr[vocab[w] + 1] - indptr[vocab[w]]) for w in words]
+        total = int(self._model.scores["num_docs"]) or 1
+        return min(counts) / total if counts else 0.0
+
     def sentences_of(self, chunk_ids: Sequence[str]) -> tuple[list[str], list[str]]:
         """Ids of the sentences each chunk owns, from the ids BM25 was built over, and the chunks
         it does not know (written since the last rebuild). Fetching rows by id is a key lookup in

@@ -96,6 +96,8 @@ class Store(Protocol):
 
     def lexical_search(self, query: str, n: int) -> list[tuple[str, float]]: ...
 
+    def sentence_share(self, text: str) -> float: ...
+
     def sentence_rows(
         self, ids: Sequence[str], chunk_ids: Sequence[str], include_vectors: bool = False
     ) -> list[Hit]: ...
@@ -596,6 +598,9 @@ class ChromaStore:
         rows = list(zip(ids, [d or "" for d in texts], strict=True))
         self.lexical.rebuild(rows)
         return len(rows)
+
+    def sentence_share(self, text: str) -> float:
+        return self.lexical.sentence_share(text)
 
     def lexical_search(self, query: str, n: int) -> list[tuple[str, float]]:
         if self.lexical.outdated:

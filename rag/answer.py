@@ -11,12 +11,13 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Literal
 
 from index.errors import UserError
 from index.store import CHUNKS
 from rag import qtype
+from rag import query as q
 from rag import text as t
 from rag.conflicts import find_conflicts
 from rag.judge import judge, passage_context
@@ -24,7 +25,11 @@ from rag.llm import ChatModel, TokenSink
 from rag.prompts import render
 from rag.retrieve import Evidence, Retriever
 
+# span: a name, figure or date found in a cited sentence; generated: the model's sentence, verified;
+# extractive: the cited sentence quoted; abstained: "the articles don't say" with the closest passages.
+Mode = Literal["span", "generated", "extractive", "abstained"]
 MAX_QUESTION_CHARS = 2000
+CANDIDATE_POOL = 12  # evidence sentences searched for candidate answers (the model sees n_evidence)
 MIN_STATEMENT_TERMS = 3  # "President Trump is" is not a statement worth citing
 NOT_FOUND_MARK = "NOT IN THE ARTICLES"
 REFUSAL = re.compile(
@@ -61,7 +66,7 @@ class Citation:
 class Answer:
     question: str
     answer: str
-    mode: str  # generated | extractive | abstained
+    mode: Mode
     abstained: bool
     citations: list[Citation]
     closest: list[Citation]
@@ -71,9 +76,21 @@ class Answer:
     standalone_question: str = ""
     dropped: list[str] = field(default_factory=list)
     retrieved_docs: list[str] = field(default_factory=list)  # evidence order, for retrieval metrics
+    confidence: float = 0.0  # 0-1; an answer below `answer_threshold` is not given
+    nearest: list[Citation] = field(default_factory=list)  # shown as `closest` if it is withheld
 
     def to_json(self) -> dict[str, Any]:
-        keys = ("question", "answer", "mode", "abstained", "citations", "closest", "conflicts", "timings")
+        keys = (
+            "question",
+            "answer",
+            "mode",
+            "abstained",
+            "confidence",
+            "citations",
+            "closest",
+            "conflicts",
+            "timings",
+        )
         data = asdict(self)
         return {k: data[k] for k in keys}
 
@@ -88,6 +105,7 @@ class AnswerOptions:
     since: str | None = None
     until: str | None = None
     min_key_coverage: float = 0.6
+    answer_threshold: float = 0.5
     baseline: bool = False  # the usual recipe (top-k chunks, "cite your sources"), for comparison only
 
 
@@ -403,6 +421,81 @@ def quote(picked: Sequence[Evidence]) -> tuple[str, list[Citation]]:
     ]
 
 
+EXTRACTIVE_DISCOUNT = 0.8  # a quoted sentence answers less directly than a verified one
+HEAD_FIT_SCALE = 0.45  # MiniLM cosine of a noun and a typical instance of it ("river", "Danube")
+
+
+def _add_usage(timings: dict[str, float | int], completion: Any) -> None:
+    timings["generate_s"] = round(float(timings["generate_s"]) + completion.seconds, 4)
+    timings["prompt_tokens"] = int(timings["prompt_tokens"]) + completion.prompt_tokens
+    timings["completion_tokens"] = int(timings["completion_tokens"]) + completion.completion_tokens
+
+
+def withhold(answer: Answer, threshold: float) -> Answer:
+    """Below the threshold an answer is not given: the reader gets the closest passages instead."""
+    if answer.abstained or answer.confidence >= threshold:
+        return answer
+    return replace(
+        answer,
+        answer=render("abstain", question=answer.question),
+        mode="abstained",
+        abstained=True,
+        citations=[],
+        closest=answer.nearest,
+        conflicts=[],
+    )
+
+
+def _shift_markers(text: str, offset: int) -> str:
+    return MARKER.sub(lambda m: " " + "".join(f"[{int(x) + offset}]" for x in m.group(1).split(",")), text)
+
+
+def merge_slots(question: str, parts: Sequence[Answer]) -> Answer:
+    """One answer per asked slot, each cited or said to be missing, numbered as one answer."""
+    texts: list[str] = []
+    citations: list[Citation] = []
+    for part in parts:
+        if part.abstained:
+            texts.append(render("abstain_slot", question=part.question))
+            continue
+        texts.append(_shift_markers(part.answer, len(citations)))
+        offset = len(citations)
+        citations += [Citation(**{**asdict(c), "n": c.n + offset}) for c in part.citations]
+    answered = [p for p in parts if not p.abstained]
+    timings: dict[str, float | int] = {
+        key: round(sum(float(p.timings.get(key, 0)) for p in parts), 4)
+        for key in ("retrieve_s", "generate_s", "prompt_tokens", "completion_tokens")
+    }
+    for key in ("prompt_tokens", "completion_tokens"):
+        timings[key] = int(timings[key])
+    if not answered:
+        first = parts[0]
+        return Answer(
+            question,
+            render("abstain", question=question),
+            "abstained",
+            True,
+            [],
+            first.closest,
+            [],
+            timings,
+            retrieved_docs=[d for p in parts for d in p.retrieved_docs],
+        )
+    return Answer(
+        question=question,
+        answer=" ".join(texts),
+        mode=min((p.mode for p in answered), key=("span", "generated", "extractive").index),
+        abstained=False,
+        citations=citations,
+        closest=[],
+        conflicts=[c for p in parts for c in p.conflicts],
+        timings=timings,
+        retrieved_docs=[d for p in parts for d in p.retrieved_docs],
+        confidence=min(p.confidence for p in answered),
+        nearest=parts[0].nearest,
+    )
+
+
 class Answerer:
     def __init__(self, retriever: Retriever, chat: ChatModel) -> None:
         self.retriever = retriever
@@ -430,51 +523,84 @@ class Answerer:
             return self.ask_baseline(question, opts, history)
         load_s = self.load()
         t0 = time.perf_counter()
-        query = standalone(question, history)
+        about = history[-1][0] if history and FOLLOW_UP.search(question) else None
+        query = q.analyse(question, about)
+        if query.slots:
+            parts = [withhold(self._answer(slot, opts, None), opts.answer_threshold) for slot in query.slots]
+            answer = merge_slots(question, parts)
+        else:
+            answer = withhold(self._answer(query, opts, on_token), opts.answer_threshold)
+        answer.timings["load_s"] = round(load_s, 4)
+        answer.timings["total_s"] = round(time.perf_counter() - t0, 4)
+        return answer
+
+    def _answer(self, query: q.Query, opts: AnswerOptions, on_token: TokenSink | None) -> Answer:
+        """analyse -> retrieve -> choose -> write -> verify, for one asked slot."""
         found = self.retriever.retrieve(
-            query,
+            query.search_text,
             k=opts.k,
-            n_evidence=opts.n_evidence,
+            n_evidence=max(opts.n_evidence, CANDIDATE_POOL) if query.wants_span else opts.n_evidence,
             doc=opts.doc,
             since=opts.since,
             until=opts.until,
-            focus=question if query != question else None,
+            focus=query.text if query.about else None,
         )
-        evidence = found.evidence
+        pool = found.evidence
+        evidence = pool[: opts.n_evidence]
         timings: dict[str, float | int] = {
-            "load_s": round(load_s, 4),
+            "load_s": 0.0,
             "retrieve_s": round(found.seconds, 4),
             "generate_s": 0.0,
             "total_s": 0.0,
             "prompt_tokens": 0,
             "completion_tokens": 0,
         }
-        closest = [Citation.from_evidence(n, e) for n, e in enumerate(evidence[:3], 1)]
-
-        def finish(
-            text: str, mode: str, citations: list[Citation], draft: str = "", dropped: list[str] | None = None
-        ) -> Answer:
-            timings["total_s"] = round(time.perf_counter() - t0, 4)
-            abstained = mode == "abstained"
-            return Answer(
-                question=question,
-                answer=text,
-                mode=mode,
-                abstained=abstained,
-                citations=[] if abstained else citations,
-                closest=closest if abstained else [],
-                conflicts=[],
-                timings=timings,
-                draft=draft,
-                standalone_question=query,
-                dropped=dropped or [],
-                retrieved_docs=[e.doc_id for e in evidence],
-            )
-
-        coverage, _missing = key_coverage(query, evidence, specific_from=question)
+        result = Answer(
+            question=query.text,
+            answer=render("abstain", question=query.text),
+            mode="abstained",
+            abstained=True,
+            citations=[],
+            closest=[Citation.from_evidence(n, e) for n, e in enumerate(pool[:3], 1)],
+            conflicts=[],
+            timings=timings,
+            nearest=[Citation.from_evidence(n, e) for n, e in enumerate(pool[:3], 1)],
+            standalone_question=query.search_text,
+            retrieved_docs=[e.doc_id for e in pool],
+        )
+        coverage, _missing = key_coverage(query.search_text, evidence, specific_from=query.text)
         if not evidence or coverage < opts.min_key_coverage:
-            return finish(render("abstain", question=question), "abstained", [])
+            return result
+        if query.wants_span:
+            return self._span_answer(query, pool, opts, result)
+        return self._generated_answer(query, evidence, coverage, opts, on_token, result)
 
+    def _span_answer(
+        self, query: q.Query, pool: Sequence[Evidence], opts: AnswerOptions, result: Answer
+    ) -> Answer:
+        """The candidate span the evidence supports best, in a sentence that cites where it is."""
+        choice = q.choose(query, pool, self.head_fit, self.retriever.store.sentence_share)
+        if choice is None:
+            return result
+        result.confidence = choice.confidence
+        sources = [pool[i] for i in choice.evidence]
+        sentence = q.statement(query, choice.text)
+        if not judge(sentence, [_context(e) for e in sources]).supported:
+            sentence = choice.text.rstrip(".") + "."
+        text, citations = render_answer([(sentence, list(range(len(sources))))], sources)
+        return self._finish(query, result, text, "span", citations, pool)
+
+    def _generated_answer(
+        self,
+        query: q.Query,
+        evidence: Sequence[Evidence],
+        coverage: float,
+        opts: AnswerOptions,
+        on_token: TokenSink | None,
+        result: Answer,
+    ) -> Answer:
+        """Open questions ("what did the council decide?"): the model drafts, the judge verifies."""
+        question, search = query.text, query.search_text
         messages = [
             {"role": "system", "content": render("system")},
             {
@@ -485,44 +611,68 @@ class Answerer:
         completion = self.chat.complete(
             messages, max_tokens=opts.max_tokens, temperature=opts.temperature, on_token=on_token
         )
-        timings["generate_s"] = round(completion.seconds, 4)
-        timings["prompt_tokens"] = completion.prompt_tokens
-        timings["completion_tokens"] = completion.completion_tokens
-        draft = completion.text.strip()
-        kept, dropped = attach_citations(draft, evidence, query)
+        _add_usage(result.timings, completion)
+        result.draft = completion.text.strip()
+        kept, result.dropped = attach_citations(result.draft, evidence, search)
         if kept:
             text, citations = render_answer(kept, evidence)
-            mode = "generated"
-        else:
-            picked = pick_quotes(question, evidence)
-            if not picked:
-                return finish(render("abstain", question=question), "abstained", [], draft, dropped)
-            # Second, narrower try: the model answers from the one sentence that holds the answer,
-            # asked plainly and then after worked examples (each phrasing rescues questions the
-            # other fumbles). Verified the same way; only if both fail is the sentence quoted.
-            (text, citations), mode = quote(picked), "extractive"
-            for examples in (False, True):
-                focused = self.chat.complete(
-                    focused_messages(question, picked[0], examples),
-                    max_tokens=60,
-                    temperature=opts.temperature,
-                )
-                timings["generate_s"] = round(float(timings["generate_s"]) + focused.seconds, 4)
-                timings["prompt_tokens"] = int(timings["prompt_tokens"]) + focused.prompt_tokens
-                timings["completion_tokens"] = int(timings["completion_tokens"]) + focused.completion_tokens
-                rewritten, _ = attach_citations(focused.text.strip().split("\n")[0], picked[:1], query)
-                copied = rewritten and t.content_terms(rewritten[0][0]) >= t.content_terms(picked[0].text)
-                if rewritten and not copied:
-                    (text, citations), mode = render_answer(rewritten[:1], picked[:1]), "generated"
-                    break
-        cited_docs = {c.doc_id for c in citations}
-        conflicts = [
-            c for c in find_conflicts(evidence) if cited_docs & {side["doc_id"] for side in c["sides"]}
-        ]
+            result.confidence = round(coverage, 4)
+            return self._finish(query, result, text, "generated", citations, evidence)
+        picked = pick_quotes(question, evidence)
+        if not picked:
+            return result
+        # Second, narrower try: the model answers from the one sentence that holds the answer,
+        # asked plainly and then after worked examples. Verified the same way; only if both fail
+        # is the sentence quoted.
+        mode: Mode = "extractive"
+        text, citations = quote(picked)
+        for examples in (False, True):
+            focused = self.chat.complete(
+                focused_messages(question, picked[0], examples), max_tokens=60, temperature=opts.temperature
+            )
+            _add_usage(result.timings, focused)
+            rewritten, _ = attach_citations(focused.text.strip().split("\n")[0], picked[:1], search)
+            copied = rewritten and t.content_terms(rewritten[0][0]) >= t.content_terms(picked[0].text)
+            if rewritten and not copied:
+                (text, citations), mode = render_answer(rewritten[:1], picked[:1]), "generated"
+                break
+        result.confidence = round(coverage * (1.0 if mode == "generated" else EXTRACTIVE_DISCOUNT), 4)
+        return self._finish(query, result, text, mode, citations, evidence)
+
+    def _finish(
+        self,
+        query: q.Query,
+        result: Answer,
+        text: str,
+        mode: Mode,
+        citations: list[Citation],
+        evidence: Sequence[Evidence],
+    ) -> Answer:
+        """A conflict is noted only when two articles give different figures for what was asked;
+        articles published on different days are not a conflict."""
+        cited = {(c.doc_id, c.start) for c in citations}
+        conflicts = (
+            [
+                c
+                for c in find_conflicts(evidence, kinds=("number",))
+                if cited & {(side["doc_id"], side["start"]) for side in c["sides"]}
+            ]
+            if query.answer_type in ("number", "duration")
+            else []
+        )
         text, citations = add_conflict_notes(text, citations, conflicts, evidence)
-        answer = finish(text, mode, citations, draft, dropped)
-        answer.conflicts = conflicts
-        return answer
+        result.answer, result.mode, result.abstained = text, mode, False
+        result.citations, result.closest, result.conflicts = citations, [], conflicts
+        return result
+
+    def head_fit(self, head: str, texts: Sequence[str]) -> list[float]:
+        """How well each candidate fits the asked-about noun ("which city": London, not Labour),
+        as the embedding similarity scaled so a typical fit reads 1."""
+        vectors = self.retriever.embedder.embed([head, *texts])
+        base = vectors[0]
+        return [
+            min(1.0, sum(a * b for a, b in zip(base, v, strict=True)) / HEAD_FIT_SCALE) for v in vectors[1:]
+        ]
 
     def ask_baseline(
         self, question: str, opts: AnswerOptions, history: Sequence[tuple[str, str]] = ()

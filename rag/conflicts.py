@@ -52,7 +52,9 @@ def _side(ev: Evidence, value: str) -> dict[str, Any]:
     }
 
 
-def find_conflicts(evidence: Sequence[Evidence]) -> list[dict[str, Any]]:
+def find_conflicts(
+    evidence: Sequence[Evidence], kinds: Sequence[str] = ("date", "number")
+) -> list[dict[str, Any]]:
     conflicts: list[dict[str, Any]] = []
     seen: set[tuple[str, str, str]] = set()
     for a, b in combinations(evidence, 2):
@@ -67,7 +69,7 @@ def find_conflicts(evidence: Sequence[Evidence]) -> list[dict[str, Any]]:
         if not lexical_match and _cosine(a, b) < SAME_EVENT_COSINE:
             continue
         about = " ".join(sorted(shared)[:6]) or "the same event"
-        if a.date and b.date and a.date != b.date:
+        if "date" in kinds and a.date and b.date and a.date != b.date:
             from datetime import date
 
             apart = abs((date.fromisoformat(a.date) - date.fromisoformat(b.date)).days)
@@ -77,7 +79,7 @@ def find_conflicts(evidence: Sequence[Evidence]) -> list[dict[str, Any]]:
                 conflicts.append(
                     {"kind": "date", "about": about, "sides": [_side(a, a.date), _side(b, b.date)]}
                 )
-        fig_a, fig_b = _figures(a.text), _figures(b.text)
+        fig_a, fig_b = (_figures(a.text), _figures(b.text)) if "number" in kinds else ({}, {})
         for unit in sorted(set(fig_a) & set(fig_b)):
             if fig_a[unit] != fig_b[unit]:
                 key = (f"number:{unit}", *sorted((a.doc_id, b.doc_id)))

@@ -182,7 +182,13 @@ class App:
 
     def answer_options(self, **overrides: object) -> AnswerOptions:
         s = self.settings
-        opts = AnswerOptions(k=s.k, n_evidence=s.evidence, max_tokens=s.max_tokens, temperature=s.temperature)
+        opts = AnswerOptions(
+            k=s.k,
+            n_evidence=s.evidence,
+            max_tokens=s.max_tokens,
+            temperature=s.temperature,
+            answer_threshold=s.answer_threshold,
+        )
         for key, value in overrides.items():
             if value is not None:
                 setattr(opts, key, value)

@@ -83,6 +83,14 @@ class Settings(BaseSettings):
     max_tokens: int = Field(160, ge=16, le=4096, description="Longest answer draft, in tokens.")
     seed: int = Field(0, description="Sampling seed.")
     k: int = Field(6, ge=1, le=50, description="Passages retrieved per question.")
+    answer_threshold: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="Confidence (0-1) an answer needs to be given; below it the tool says the articles "
+        "don't say and shows the closest passages. Higher is safer and answers less; `rag eval --curve` "
+        "shows the trade-off on a question set.",
+    )
     evidence: int = Field(6, ge=1, le=20, description="Evidence sentences shown to the model.")
     chunk_tokens: int = Field(
         200, ge=32, le=254, description="Chunk size in embedder tokens (window is 256)."

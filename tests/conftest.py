@@ -61,3 +61,20 @@ def seeds_copy(tmp_path, seeds_dir) -> Path:
         path.chmod(0o644)
     target.chmod(0o755)
     return target
+
+
+# Modules that load the default models, start servers or a browser, or run the CLI end to end:
+# `make test` runs them, `make test-fast` (the edit-test loop) does not.
+SLOW_MODULES = {
+    "test_backends", "test_bench", "test_cli", "test_crash_safety", "test_doctor_check", "test_embedder",
+    "test_eval_floors", "test_failures", "test_ingest", "test_models_pull", "test_scale", "test_ui_browser",
+    "test_ui_server", "test_hostile_inputs",
+}  # fmt: skip
+SLOW_FIXTURES = {"app", "seeds_index"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+        if module in SLOW_MODULES or SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

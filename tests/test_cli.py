@@ -12,7 +12,17 @@ from pathlib import Path
 import pytest
 
 RAG = [sys.executable, "-m", "ui.cli"]
-ANSWER_KEYS = {"question", "answer", "mode", "abstained", "citations", "closest", "conflicts", "timings"}
+ANSWER_KEYS = {
+    "question",
+    "answer",
+    "mode",
+    "abstained",
+    "confidence",
+    "citations",
+    "closest",
+    "conflicts",
+    "timings",
+}
 TIMING_KEYS = {"load_s", "retrieve_s", "generate_s", "total_s", "prompt_tokens", "completion_tokens"}
 CITATION_KEYS = {"n", "doc_id", "chunk_id", "title", "date", "page", "text", "start", "end"}
 ROOT = Path(__file__).resolve().parent.parent

@@ -183,3 +183,42 @@ def test_compare_reports_deltas_and_changed_items(tmp_path):
     assert result["deltas"]["fact_recall"] == {"a": 0.5, "b": 1.0, "delta": 0.5}
     assert result["deltas"]["false_abstention_rate"]["delta"] == -0.5
     assert [c["id"] for c in result["changed"]] == ["y"]
+
+
+def _row(kind: str, abstained: bool, recall: float, confidence: float, raw: bool | None = None) -> dict:
+    row = {"kind": kind, "scored": True, "abstained": abstained, "confidence": confidence,
+           "scores": {"fact_recall": recall}}  # fmt: skip
+    if raw is not None:
+        row["unfiltered"] = {"abstained": raw, "fact_recall": recall}
+    return row
+
+
+def test_selective_metrics_count_wrong_answers_and_answered_unanswerables():
+    from eval.metrics import selective
+
+    rows = [
+        _row("answer", False, 1.0, 0.9),  # right
+        _row("answer", False, 0.0, 0.6),  # wrong
+        _row("answer", True, 0.0, 0.2),  # abstained
+        _row("unanswerable", False, 0.0, 0.7),  # answered: wrong
+        _row("unanswerable", True, 0.0, 0.1),  # abstained: right
+    ]
+    got = selective(rows)
+    assert got["coverage"] == round(2 / 3, 4)
+    assert got["selective_accuracy"] == 0.5
+    assert got["wrong_answer_rate"] == 0.4
+    assert got["fact_recall"] == round(1 / 3, 4)
+
+
+def test_risk_coverage_uses_the_answers_kept_before_the_threshold():
+    from eval.metrics import risk_coverage
+
+    rows = [
+        _row("answer", False, 1.0, 0.9, raw=False),
+        _row("answer", True, 1.0, 0.3, raw=False),  # withheld at the threshold in use, right below it
+        _row("unanswerable", True, 0.0, 0.4, raw=False),
+    ]
+    curve = {p["threshold"]: p for p in risk_coverage(rows)}
+    assert curve[0.0]["coverage"] == 1.0 and curve[0.0]["wrong_answer_rate"] == round(1 / 3, 4)
+    assert curve[0.5]["coverage"] == 0.5 and curve[0.5]["wrong_answer_rate"] == 0.0
+    assert curve[0.9]["selective_accuracy"] == 1.0

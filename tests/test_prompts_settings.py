@@ -19,6 +19,7 @@ EXPECTED_VARIABLES = {
     "example_question_2": set(),
     "example_answer_2": set(),
     "abstain": {"question"},
+    "abstain_slot": {"question"},
     "extractive": {"quotes"},
     "baseline": {"sources", "question"},
     "shorten": {"sentence", "keep", "budget"},

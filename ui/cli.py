@@ -362,6 +362,9 @@ def models_pull(repo: str, filename: str) -> None:
 
 # -- eval ------------------------------------------------------------------------------------------
 TABLE_METRICS = [
+    "coverage",
+    "selective_accuracy",
+    "wrong_answer_rate",
     "fact_recall",
     "exact",
     "citation_recall",
@@ -408,6 +411,18 @@ def format_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def format_curve(curve: list[dict[str, Any]], current: float) -> str:
+    """Risk-coverage as a text table: what each answer threshold would give on this set."""
+    cols = ("coverage", "selective_accuracy", "wrong_answer_rate", "fact_recall")
+    lines = ["threshold " + "".join(c.rjust(20) for c in cols)]
+    for point in curve:
+        mark = " *" if abs(point["threshold"] - current) < 0.05 else "  "
+        cells = "".join(("-" if point[c] is None else f"{point[c]:.3f}").rjust(20) for c in cols)
+        lines.append(f"{point['threshold']:>7.2f}{mark} {cells}")
+    lines.append("(* the threshold in use; rows from answers kept before any threshold)")
+    return "\n".join(lines)
+
+
 @cli.command("eval")
 @click.option("--set", "set_path", type=click.Path(path_type=Path), help="Eval set (JSONL).")
 @click.option(
@@ -422,6 +437,8 @@ def format_table(result: dict[str, Any]) -> str:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 @click.option("--baseline", is_flag=True, help="Also run the plain top-k recipe and report both.")
+@click.option("--curve", is_flag=True, help="Also print the risk-coverage curve over answer confidence.")
+@click.option("--threshold", "answer_threshold", type=click.FloatRange(0, 1), help="Answer threshold (0-1).")
 @handle_errors
 def eval_command(
     set_path: Path | None,
@@ -432,11 +449,13 @@ def eval_command(
     compare: tuple[Path, Path] | None,
     as_json: bool,
     baseline: bool,
+    curve: bool,
     **flags: Any,
 ) -> None:
     """Score answers against the facts in an eval set (no LLM judge)."""
     import tempfile
 
+    from eval.metrics import risk_coverage
     from eval.runner import breakdown, load_set, run_items, write_rows
     from eval.runner import compare as compare_files
 
@@ -483,12 +502,16 @@ def eval_command(
         if baseline_rows:
             write_rows(out.with_name(out.stem + ".baseline" + out.suffix), baseline_rows)
     result = breakdown(rows)
+    result["threshold"] = options.answer_threshold
+    result["risk_coverage"] = risk_coverage(rows)
     if baseline_rows:
         result["baseline"] = breakdown(baseline_rows)
     if as_json:
         click.echo(json.dumps(result, indent=2))
     else:
         click.echo(format_table(result))
+        if curve:
+            click.echo("\n" + format_curve(result["risk_coverage"], options.answer_threshold))
         if baseline_rows:
             click.echo("\nbaseline (top-k chunks, the model cites as it likes):")
             click.echo(format_table(result["baseline"]))

@@ -1,0 +1,127 @@
+"""Question analysis and candidate choice, pinned with invented examples (spaCy's real pipeline)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag import query as q
+from rag.retrieve import Evidence
+
+
+def ev(text: str, n: int = 0, doc: str = "doc", title: str = "Title", lexical: float = 0.6) -> Evidence:
+    return Evidence(f"s{n}", doc, f"{doc}#0", title, None, None, 0, len(text), text, 1.0 - n / 10,
+                    lexical=lexical)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "head"),
+    [
+        ("Which port reopened after the storm?", "place", "port"),
+        ("Who chairs the regional water board?", "person", None),
+        ("How many ferries were cancelled on Friday?", "number", "ferry"),
+        ("How long did the blackout last?", "duration", None),
+        ("When did the new bridge open?", "date", None),
+        ("Which bakery chain was fined by the council?", "organisation", "chain"),
+        ("What was the name of the comet they spotted?", "other", "name"),
+        ("In what sport did the twins compete?", "other", "sport"),
+    ],
+)
+def test_expected_answer_type_and_asked_noun(question, kind, head):
+    query = q.analyse(question)
+    assert query.answer_type == kind
+    assert query.head == head
+    assert query.wants_span
+
+
+def test_open_question_is_not_a_span_question():
+    query = q.analyse("What did the mayor promise the tenants?")
+    assert query.answer_type == "other" and query.head is None and not query.wants_span
+
+
+def test_constraints_are_names_numbers_and_years_outside_the_wh_phrase():
+    query = q.analyse("Which team won the 2022 final in Oslo after a 40-day lockout?")
+    kinds = {(c.text, c.kind) for c in query.constraints}
+    assert ("2022", "year") in kinds and ("Oslo", "name") in kinds and ("40", "number") in kinds
+    assert not any(c.text.lower().startswith("which") for c in query.constraints)
+
+
+def test_relative_time_is_not_a_constraint():
+    query = q.analyse("Which museum reopened this week?")
+    assert query.constraints == ()
+
+
+def test_two_asks_are_split_into_slots():
+    query = q.analyse("How deep is the quarry lake, and what did the council ban?")
+    assert [s.text for s in query.slots] == ["How deep is the quarry lake?", "what did the council ban?"]
+    assert query.slots[0].answer_type == "number" and not query.slots[1].wants_span
+
+
+def test_wh_position_decides_how_the_answer_sentence_is_written():
+    subject = q.analyse("Which port reopened after the storm?")
+    assert subject.wh_role == "subject"
+    assert q.statement(subject, "Eastport") == "Eastport reopened after the storm."
+    in_situ = q.analyse("The ferry company signed a deal with which city?")
+    assert in_situ.wh_role == "in_situ"
+    assert q.statement(in_situ, "Lowick") == "The ferry company signed a deal with Lowick."
+    fronted = q.analyse("Which prize did the poet refuse?")
+    assert fronted.wh_role == "fronted"
+    assert q.statement(fronted, "the Amber Medal") == "the Amber Medal."
+
+
+def test_candidate_is_never_one_of_the_questions_own_names():
+    query = q.analyse("Who replaced Tom Hale as harbour master?")
+    choice = q.choose(query, [ev("Ines Varga replaced Tom Hale as harbour master on Monday.")])
+    assert choice is not None and choice.text == "Ines Varga"
+
+
+def test_one_value_per_slot_even_when_the_sentence_names_two():
+    query = q.analyse("Which council voted to keep the tram line?")
+    evidence = [ev("Marlow Council voted to keep the tram line, while Denby Council voted to close it.")]
+    choice = q.choose(query, evidence)
+    assert choice is not None and choice.text == "Marlow Council"
+    assert "Denby" not in q.statement(query, choice.text)
+
+
+def test_constraint_of_the_question_picks_the_sentence_that_meets_it():
+    query = q.analyse("Who won the 2022 chess final?")
+    evidence = [
+        ev("Ines Varga won the 2019 chess final in Lyon.", 0, doc="a"),
+        ev("Mara Solberg won the 2022 chess final in Oslo.", 1, doc="b"),
+    ]
+    choice = q.choose(query, evidence)
+    assert choice is not None and choice.text == "Mara Solberg"
+    assert choice.evidence == [1]
+
+
+def test_agreement_across_articles_and_confidence_range():
+    query = q.analyse("Who was named coach of the rowing team?")
+    evidence = [
+        ev("Mara Solberg was named coach of the rowing team on Tuesday.", 0, doc="a"),
+        ev("The rowing team named Mara Solberg as its new coach.", 1, doc="b"),
+        ev("Pia Lund, the former coach, said the rowing team was in good hands.", 2, doc="c"),
+    ]
+    choice = q.choose(query, evidence)
+    assert choice is not None and choice.text == "Mara Solberg"
+    assert 0.0 < choice.confidence <= 1.0
+    assert choice.candidates[0].docs == {"a", "b"}
+
+
+def test_no_span_of_the_type_means_no_choice():
+    query = q.analyse("How many lifeboats were launched?")
+    assert q.choose(query, [ev("The lifeboat crews worked through the night.")]) is None
+
+
+def test_collection_wide_names_count_as_background():
+    query = q.analyse("Who proposed the new tax on the port?")
+    evidence = [ev("Governor Ruiz and senator Lea Park discussed the new tax on the port.")]
+
+    def share(text: str) -> float:
+        return 0.5 if "Ruiz" in text else 0.001
+
+    choice = q.choose(query, evidence, share=share)
+    assert choice is not None and choice.text == "Lea Park"
+
+
+def test_answers_that_repeat_the_prompt_are_recognised():
+    assert q.instruction_echo("The facts that are copied from the article about the fair.")
+    assert not q.instruction_echo("The fair opened on Saturday.")
