@@ -105,7 +105,7 @@ class AnswerOptions:
     since: str | None = None
     until: str | None = None
     min_key_coverage: float = 0.6
-    answer_threshold: float = 0.5
+    answer_threshold: float = 0.6
     baseline: bool = False  # the usual recipe (top-k chunks, "cite your sources"), for comparison only
 
 
@@ -421,6 +421,7 @@ def quote(picked: Sequence[Evidence]) -> tuple[str, list[Citation]]:
     ]
 
 
+DRAFT_TOKENS = 60  # the model's draft for a span question is a vote; one short sentence is enough
 EXTRACTIVE_DISCOUNT = 0.8  # a quoted sentence answers less directly than a verified one
 HEAD_FIT_SCALE = 0.45  # MiniLM cosine of a noun and a typical instance of it ("river", "Danube")
 
@@ -578,8 +579,24 @@ class Answerer:
     def _span_answer(
         self, query: q.Query, pool: Sequence[Evidence], opts: AnswerOptions, result: Answer
     ) -> Answer:
-        """The candidate span the evidence supports best, in a sentence that cites where it is."""
-        choice = q.choose(query, pool, self.head_fit, self.retriever.store.sentence_share)
+        """The candidate span the evidence supports best, in a sentence that cites where it is.
+
+        The model drafts an answer from the top evidence first; its draft is only a vote among the
+        candidates found in the articles, never the answer itself."""
+        if q.gather(query, pool):
+            evidence = pool[: opts.n_evidence]
+            messages = [
+                {"role": "system", "content": render("system")},
+                {
+                    "role": "user",
+                    "content": render("answer", evidence=format_evidence(evidence), question=query.text),
+                },
+            ]
+            completion = self.chat.complete(messages, max_tokens=DRAFT_TOKENS, temperature=opts.temperature)
+            _add_usage(result.timings, completion)
+            result.draft = completion.text.strip()
+        share = self.retriever.store.sentence_share
+        choice = q.choose(query, pool, self.head_fit, share, result.draft or None)
         if choice is None:
             return result
         result.confidence = choice.confidence

@@ -47,6 +47,7 @@ HEAD_FIT_FLOOR = 0.2
 # Types whose candidates are instances of the asked noun ("which river": the Danube is one).
 INSTANCE_TYPES = ("person", "organisation", "place", "event", "other", "date", "number")
 BACKGROUND_WEIGHT = 0.6
+DRAFT_VOTE = 0.5  # extra weight of a candidate the model's free draft names
 BACKGROUND_SHARE = 0.2  # a name in this share of all sentences counts as background in full
 POOL_TO_COLLECTION = 0.2  # without an index: share of the evidence pool, scaled to the collection
 # A span answer's confidence: the top candidate's share of the candidates' score mass, scaled by
@@ -159,14 +160,20 @@ def analyse(question: str, about: str | None = None) -> Query:
     kind, head, phrase = _answer_type(doc, wh)
     wh_span = (phrase[0].idx, phrase[-1].idx + len(phrase[-1])) if phrase else None
     outside = question if wh_span is None else question[: wh_span[0]] + " " + question[wh_span[1] :]
+    constraints = _constraints(doc, wh_span)
+    focus = t.key_terms(_strip_relative_time(outside))
+    if about:  # a follow-up ("how long did it last?") inherits its subject from the previous question
+        previous = analyse(about)
+        constraints += tuple(c for c in previous.constraints if c.kind == "name" and c not in constraints)
+        focus |= previous.focus
     return Query(
         text=question,
         answer_type=kind,
         head=head,
         wh_span=wh_span,
         wh_role=_wh_role(doc, phrase),
-        constraints=_constraints(doc, wh_span),
-        focus=frozenset(t.key_terms(_strip_relative_time(outside))),
+        constraints=constraints,
+        focus=frozenset(focus),
         words=frozenset(t.content_terms(question)),
         about=about,
     )
@@ -460,13 +467,18 @@ def pool_share(cand: Candidate, evidence: Sequence[Evidence]) -> float:
 
 
 def choose(
-    query: Query, evidence: Sequence[Evidence], head_fit: HeadFit | None = None, share: Share | None = None
+    query: Query,
+    evidence: Sequence[Evidence],
+    head_fit: HeadFit | None = None,
+    share: Share | None = None,
+    draft: str | None = None,
 ) -> Choice | None:
     """The best-supported candidate and a confidence in 0-1; None when no span of the type exists.
 
     A candidate scores by its best occurrence (sentence relevance x type fit x tie to the question's
     words), more when several articles carry it, less when it runs through the whole collection (a
-    story's protagonist is in every sentence; the asked-for name is in a few).
+    story's protagonist is in every sentence; the asked-for name is in a few). A candidate the
+    model's own draft names (`draft`) counts more: two different readers agreeing.
     """
     cands = gather(query, evidence)
     if not cands:
@@ -479,6 +491,8 @@ def choose(
         spread = share(cand.text) if share else pool_share(cand, evidence) * POOL_TO_COLLECTION
         background = 1.0 - BACKGROUND_WEIGHT * min(1.0, spread / BACKGROUND_SHARE)
         cand.score = cand.best.score * agreement * max(HEAD_FIT_FLOOR, fit) * background
+        if draft and _named_in(cand.text, draft):
+            cand.score *= 1.0 + DRAFT_VOTE
     cands.sort(key=lambda c: c.score, reverse=True)
     top = cands[0]
     best, full = top.best, _spelled_in_full(top)
@@ -488,6 +502,11 @@ def choose(
     sources = [full.evidence] + ([best.evidence] if best.evidence != full.evidence else [])
     text = evidence[full.evidence].text[full.start : full.end]
     return Choice(text, sources, full.start, full.end, confidence, cands)
+
+
+def _named_in(span: str, text: str) -> bool:
+    key, haystack = _key(span), _key(text)
+    return bool(key) and re.search(rf"\b{re.escape(key)}\b", haystack) is not None
 
 
 def _spelled_in_full(cand: Candidate) -> Occurrence:

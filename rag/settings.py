@@ -84,7 +84,7 @@ class Settings(BaseSettings):
     seed: int = Field(0, description="Sampling seed.")
     k: int = Field(6, ge=1, le=50, description="Passages retrieved per question.")
     answer_threshold: float = Field(
-        0.5,
+        0.6,
         ge=0.0,
         le=1.0,
         description="Confidence (0-1) an answer needs to be given; below it the tool says the articles "

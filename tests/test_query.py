@@ -125,3 +125,15 @@ def test_collection_wide_names_count_as_background():
 def test_answers_that_repeat_the_prompt_are_recognised():
     assert q.instruction_echo("The facts that are copied from the article about the fair.")
     assert not q.instruction_echo("The fair opened on Saturday.")
+
+
+def test_the_models_draft_is_a_vote_among_the_found_candidates():
+    query = q.analyse("Which council voted on the tram line?")
+    evidence = [ev("Marlow Council and Denby Council voted on the tram line on Monday.")]
+    plain = q.choose(query, evidence)
+    assert plain is not None
+    other = next(c.text for c in plain.candidates if c.text != plain.text)
+    voted = q.choose(query, evidence, draft=f"{other} voted on the tram line [1].")
+    assert voted is not None and voted.text == other
+    invented = q.choose(query, evidence, draft="Ashby Council voted on it [1].")
+    assert invented is not None and invented.text == plain.text  # a name in no article is never chosen

@@ -151,8 +151,8 @@ def test_chat_sources_markers_followup_upload_and_summary(browser, ui_index, tmp
         assert squash(passage.inner_text()) == squash(cited_n["text"])
 
         # 4. A follow-up is answered from the history.
-        follow = ask(page, "How long did it last?", 2)
-        assert follow["question"] == "How long did it last?"
+        follow = ask(page, "How long did their conversation last?", 2)
+        assert follow["question"] == "How long did their conversation last?"
         assert not follow["abstained"], follow
         assert "40" in follow["answer"], follow
         assert_sources_visible(page, "#sources", follow)
