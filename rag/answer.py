@@ -215,6 +215,9 @@ def attach_citations(
         statement = META_PREFIX.sub("", MARKER.sub("", raw)).strip(" ()[]*")
         if len(t.content_terms(statement)) < MIN_STATEMENT_TERMS or REFUSAL.search(statement):
             continue
+        if q.instruction_echo(statement):
+            dropped.append(statement)  # about the prompt, not the news: rejected like an unsupported one
+            continue
         order = [i for i in hinted if 0 <= i < len(evidence)] + [
             i for i in range(len(evidence)) if i not in hinted
         ]

@@ -413,3 +413,26 @@ def test_question_with_two_asks_answers_each_slot(corpus_index):
     assert "About 60 ships" in result.answer and "6.5 percent" in result.answer
     markers = {int(n) for n in re.findall(r"\[(\d+)\]", result.answer)}
     assert markers == {c.n for c in result.citations} == {1, 2}
+
+
+def test_a_draft_that_repeats_the_instructions_is_rejected():
+    evidence = [ev("The union accepted the pay offer from the port company.", 0)]
+    kept, dropped = attach_citations(
+        "The facts that are copied from the article say the union accepted the pay offer [1].", evidence
+    )
+    assert kept == [] and dropped
+
+
+def test_different_publication_dates_are_not_a_conflict():
+    from rag.conflicts import find_conflicts
+
+    a = Evidence("a1", "a", "a#0", "Strike ends", "2024-05-01", None, 0, 60,
+                 "Dock workers in Portmere ended their strike after four days.", 0.9)  # fmt: skip
+    b = Evidence("b1", "b", "b#0", "Port reopens", "2024-05-09", None, 0, 60,
+                 "Dock workers in Portmere ended their strike after four days of talks.", 0.8)  # fmt: skip
+    assert find_conflicts([a, b], kinds=("number",)) == []
+    c = Evidence("c1", "c", "c#0", "Port reopens", "2024-05-02", None, 0, 60,
+                 "Dock workers in Portmere ended their strike after 6 days of talks.", 0.8)  # fmt: skip
+    d = Evidence("d1", "d", "d#0", "Strike ends", "2024-05-02", None, 0, 60,
+                 "Dock workers in Portmere ended their strike after 4 days of talks.", 0.8)  # fmt: skip
+    assert [x["kind"] for x in find_conflicts([c, d], kinds=("number",))] == ["number"]
