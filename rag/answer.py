@@ -30,7 +30,7 @@ from rag.retrieve import Evidence, Retriever
 Mode = Literal["span", "generated", "extractive", "abstained"]
 MAX_QUESTION_CHARS = 2000
 CANDIDATE_POOL = 12  # evidence sentences searched for candidate answers (the model sees n_evidence)
-MIN_STATEMENT_TERMS = 3  # "President Trump is" is not a statement worth citing
+MIN_STATEMENT_TERMS = 3  # "Mayor Tefera is" is not a statement worth citing
 NOT_FOUND_MARK = "NOT IN THE ARTICLES"
 REFUSAL = re.compile(
     r"not in the articles|does not (?:say|mention|answer|provide)|doesn't (?:say|mention)|no information|"

@@ -133,7 +133,7 @@ def satisfies(kind: str | None, answer: str, question: str) -> bool:
     new_names = {n for n in t.names(answer) - acronyms if not t.name_in(n, asked)}
     if kind == "place":  # "the President" is not a place; a title or nationality answers no "where"
         new_names = {n for n in new_names if n not in t.TITLE_WORDS}
-    if kind == "person":  # "the Kremlin", "the White House": institutions, not who said it
+    if kind == "person":  # "the Ministry", "the Town Hall": institutions, not who said it
         folded = t.fold(answer)
         new_names = {
             n

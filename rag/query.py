@@ -36,7 +36,7 @@ WH_WORDS = frozenset({"which", "what", "who", "whom", "whose", "when", "where", 
 # Scoring of candidate spans (see `choose`): how fast evidence further down the ranking counts less,
 # how much a missed constraint of the question costs, and how far (in dependency arcs) a span may
 # sit from the question's words before it stops counting as tied to them.
-RANK_DECAY = 0.25
+RANK_DECAY = 0.5
 MISSED_NAME = 0.35
 MISSED_NUMBER = 0.15
 TIE_ARCS = 3.0

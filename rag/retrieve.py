@@ -89,7 +89,7 @@ def rrf(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> dict[str, float]:
 def lexical_overlap(question_terms: set[str], terms: set[str], idf: dict[str, float] | None = None) -> float:
     """Share of the question's key terms in the sentence, each weighted by its rarity among candidates.
 
-    A name that every candidate mentions ("Zelenskyy") then counts little, and the term that tells
+    A name that every candidate mentions ("Brindlecombe") then counts little, and the term that tells
     the candidates apart ("asked", "Patriot") counts a lot.
     """
     if not question_terms:

@@ -98,7 +98,7 @@ class TermStats:
     """How often each term occurs across what is being summarized: counts, not text, so memory stays
     bounded by the vocabulary however many articles there are.
 
-    A term in few sentences is specific (Javelin, Saudi Arabia); a term that several articles report
+    A term in few sentences is specific (a weapon's name, a host country); a term that several articles report
     is an event worth a line (the partial ceasefire). Terms in most sentences (the two presidents'
     names, "call") carry little, so a summary made of them says nothing.
     """
@@ -137,7 +137,7 @@ class _Candidate:
 
 
 def _concepts(text: str) -> tuple[set[str], set[str]]:
-    """Content terms and adjacent pairs ("partial ceasefire", "Black Sea"), and which are names or
+    """Content terms and adjacent pairs ("partial ceasefire", "North Sea"), and which are names or
     figures (who, how many, when). Pairs tell a specific event from its generic head word."""
     terms = t.content_terms(text)
     pairs: set[str] = set()
@@ -454,8 +454,8 @@ def paraphrase_messages(sentence: str, keep: Sequence[str]) -> list[dict[str, st
 
 
 def must_keep(text: str, stats: TermStats, limit: int = 3) -> list[str]:
-    """The words a rewrite may not lose: its figures and its rarest names (Javelin, Arabia, Waltz),
-    as written. Only a name's last word counts ("Saudi Arabia" keeps "Arabia"), and the names every
+    """The words a rewrite may not lose: its figures and its rarest names (a product, a country, a surname),
+    as written. Only a name's last word counts ("Costa Rica" keeps "Rica"), and the names every
     other sentence repeats (the protagonists) may become pronouns."""
     _, specific = _concepts(text)
     rare_below = max(2.0, RARE_SHARE * stats.sentences)
