@@ -126,10 +126,13 @@ def standalone(question: str, history: Sequence[tuple[str, str]]) -> str:
 
     Deterministic on purpose: a 135M model rewrites questions less reliably than it answers them.
     """
-    if not history or not FOLLOW_UP.search(question):
-        return question
-    previous = history[-1][0]
-    return f"{question} (about: {previous})"
+    previous = previous_question(question, history)
+    return f"{question} (about: {previous})" if previous else question
+
+
+def previous_question(question: str, history: Sequence[tuple[str, str]]) -> str | None:
+    """The question a follow-up ("and how long did it last?") leans on, if it is one."""
+    return history[-1][0] if history and FOLLOW_UP.search(question) else None
 
 
 def key_coverage(
@@ -509,6 +512,7 @@ class Answerer:
         """Load models up front so `load_s` is reported apart from answer latency."""
         t0 = time.perf_counter()
         _ = self.retriever.embedder.dimension
+        q.nlp()  # the English pipeline for question analysis
         loader = getattr(self.chat, "load", None)
         if loader:
             loader()
@@ -527,8 +531,7 @@ class Answerer:
             return self.ask_baseline(question, opts, history)
         load_s = self.load()
         t0 = time.perf_counter()
-        about = history[-1][0] if history and FOLLOW_UP.search(question) else None
-        query = q.analyse(question, about)
+        query = q.analyse(question, previous_question(question, history))
         if query.slots:
             parts = [withhold(self._answer(slot, opts, None), opts.answer_threshold) for slot in query.slots]
             answer = merge_slots(question, parts)

