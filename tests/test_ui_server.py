@@ -255,8 +255,13 @@ def test_twenty_concurrent_sessions_are_queued_and_all_answered(small_index):
         assert answer["question"] == questions[i % len(questions)]
         assert answer["mode"] in ("span", "generated", "extractive", "abstained")
         assert not display[-1]["content"][0]["text"].startswith("error"), display[-1]
+    # Finish times are read by 20 client threads, so two answers that the one-slot queue completes
+    # back to back can be seen a few milliseconds out of order; a job served out of turn would be
+    # seen a whole answer early.
+    jitter_s = 0.05
+    late = [(i, j) for i in finished for j in finished if i < j and finished[j] < finished[i] - jitter_s]
     order = sorted(finished, key=finished.__getitem__)
-    assert order == sorted(order), f"answered out of arrival order: {order}"
+    assert not late, f"answered out of arrival order: {order}"
     assert after - before < 400, f"server memory grew {after - before:.0f} MB over 20 sessions"
 
 
