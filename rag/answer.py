@@ -323,6 +323,14 @@ def is_headline(sentence: str) -> bool:
     return not sentence.rstrip().endswith((".", "!", "?", '"', "”", "’", ")"))
 
 
+def draft_messages(question: str, evidence: Sequence[Evidence]) -> list[dict[str, str]]:
+    """The prompt `ask` sends: the system prompt (a static prefix in the KV cache), then the facts."""
+    return [
+        {"role": "system", "content": render("system")},
+        {"role": "user", "content": render("answer", evidence=format_evidence(evidence), question=question)},
+    ]
+
+
 def answer_messages(question: str, evidence: Sequence[Evidence]) -> list[dict[str, str]]:
     """System prompt and worked examples first: a static prefix llama.cpp keeps in its KV cache."""
     messages = [{"role": "system", "content": render("system")}]
@@ -589,20 +597,16 @@ class Answerer:
 
         The model drafts an answer from the top evidence first; its draft is only a vote among the
         candidates found in the articles, never the answer itself."""
-        if q.gather(query, pool):
+        cands = q.gather(query, pool)
+        if cands:
             evidence = pool[: opts.n_evidence]
-            messages = [
-                {"role": "system", "content": render("system")},
-                {
-                    "role": "user",
-                    "content": render("answer", evidence=format_evidence(evidence), question=query.text),
-                },
-            ]
-            completion = self.chat.complete(messages, max_tokens=DRAFT_TOKENS, temperature=opts.temperature)
+            completion = self.chat.complete(
+                draft_messages(query.text, evidence), max_tokens=DRAFT_TOKENS, temperature=opts.temperature
+            )
             _add_usage(result.timings, completion)
             result.draft = completion.text.strip()
         share = self.retriever.store.sentence_share
-        choice = q.choose(query, pool, self.head_fit, share, result.draft or None)
+        choice = q.choose(query, pool, self.head_fit, share, result.draft or None, cands)
         if choice is None:
             return result
         result.confidence = choice.confidence
@@ -624,15 +628,11 @@ class Answerer:
     ) -> Answer:
         """Open questions ("what did the council decide?"): the model drafts, the judge verifies."""
         question, search = query.text, query.search_text
-        messages = [
-            {"role": "system", "content": render("system")},
-            {
-                "role": "user",
-                "content": render("answer", evidence=format_evidence(evidence), question=question),
-            },
-        ]
         completion = self.chat.complete(
-            messages, max_tokens=opts.max_tokens, temperature=opts.temperature, on_token=on_token
+            draft_messages(question, evidence),
+            max_tokens=opts.max_tokens,
+            temperature=opts.temperature,
+            on_token=on_token,
         )
         _add_usage(result.timings, completion)
         result.draft = completion.text.strip()

@@ -472,15 +472,17 @@ def choose(
     head_fit: HeadFit | None = None,
     share: Share | None = None,
     draft: str | None = None,
+    cands: list[Candidate] | None = None,
 ) -> Choice | None:
     """The best-supported candidate and a confidence in 0-1; None when no span of the type exists.
 
     A candidate scores by its best occurrence (sentence relevance x type fit x tie to the question's
     words), more when several articles carry it, less when it runs through the whole collection (a
     story's protagonist is in every sentence; the asked-for name is in a few). A candidate the
-    model's own draft names (`draft`) counts more: two different readers agreeing.
+    model's own draft names (`draft`) counts more: two different readers agreeing. `cands` are
+    `gather`'s result when the caller already has it.
     """
-    cands = gather(query, evidence)
+    cands = gather(query, evidence) if cands is None else cands
     if not cands:
         return None
     fits = [1.0] * len(cands)

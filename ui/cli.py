@@ -415,8 +415,9 @@ def format_curve(curve: list[dict[str, Any]], current: float) -> str:
     """Risk-coverage as a text table: what each answer threshold would give on this set."""
     cols = ("coverage", "selective_accuracy", "wrong_answer_rate", "fact_recall")
     lines = ["threshold " + "".join(c.rjust(20) for c in cols)]
+    nearest = min((p["threshold"] for p in curve), key=lambda x: abs(x - current), default=None)
     for point in curve:
-        mark = " *" if abs(point["threshold"] - current) < 0.05 else "  "
+        mark = " *" if point["threshold"] == nearest else "  "
         cells = "".join(("-" if point[c] is None else f"{point[c]:.3f}").rjust(20) for c in cols)
         lines.append(f"{point['threshold']:>7.2f}{mark} {cells}")
     lines.append("(* the threshold in use; rows from answers kept before any threshold)")
