@@ -17,7 +17,7 @@ NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
 LLAMA_CMAKE_ARGS ?= -DCMAKE_C_FLAGS='$(NO_AMX)' -DCMAKE_CXX_FLAGS='$(NO_AMX)'
 endif
 
-.PHONY: setup browser demo test test-fast eval-dev scale ui lint clean
+.PHONY: setup browser demo test test-fast fuzz eval-dev scale ui lint clean
 
 setup: $(STAMP)
 
@@ -61,6 +61,11 @@ eval-dev: setup
 # Edit-test loop: no models, no browser.
 test-fast: setup
 	$(BIN)/python -m pytest -m "not slow" -q
+
+# Property-based ingest of hostile files, many more examples than `make test` runs.
+FUZZ_EXAMPLES ?= 200
+fuzz: setup
+	RAG_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -m fuzz -q
 
 # 20,000 generated articles (about 2 hours of ingest on 2 cores): interrupted and resumed ingest,
 # retrieval at that size, and a 200-article summary. Figures land in artifacts/scale.json.

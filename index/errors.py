@@ -29,3 +29,7 @@ class IndexBusyError(UserError):
 
 class DiskFullError(UserError):
     """A write to the index ran out of space; nothing finished is lost."""
+
+
+class DamagedIndexError(UserError):
+    """The index's parts disagree or cannot be read: named, with the repair to run."""

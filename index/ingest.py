@@ -10,10 +10,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from index.chunking import chunk_document
+from index.chunking import Chunk, Sentence, chunk_document
 from index.embedder import Embedder, ReusingEmbedder
-from index.errors import DiskFullError
-from index.loaders import Candidate, SkipFile, discover, load_document
+from index.errors import DiskFullError, UserError
+from index.fetch import FetchError, fetch_candidate
+from index.loaders import Candidate, Document, SkipFile, discover, load_documents
 from index.store import ChromaStore, DocRecord, Record, WriterLock
 
 Reporter = Callable[[str], None]
@@ -72,6 +73,10 @@ def ingest(
     report: Reporter | None = None,
     progress: bool = False,
     on_file: Callable[[int, int, str], None] | None = None,
+    urls: Sequence[str] = (),
+    feeds: Sequence[str] = (),
+    allow_private: bool = False,
+    fetch_timeout_s: float = 20.0,
 ) -> IngestReport:
     from tqdm import tqdm
 
@@ -87,6 +92,20 @@ def ingest(
 
     embedder = ReusingEmbedder(embedder)
     candidates: list[Candidate] = discover(paths, note_skip)
+    for url, as_feed in [(u, False) for u in urls] + [(f, True) for f in feeds]:
+        try:
+            candidates.append(
+                fetch_candidate(
+                    url,
+                    as_feed=as_feed,
+                    max_bytes=int(max_file_mb * 1024 * 1024),
+                    timeout_s=fetch_timeout_s,
+                    allow_private=allow_private,
+                )
+            )
+        except FetchError as why:
+            skipped_early.append(FileOutcome(url, "", "skipped", str(why)))
+            say(f"{url}: skipped: {why}")
     result.outcomes.extend(skipped_early)
     window = min(chunk_tokens, embedder.window_tokens - 2)
 
@@ -105,7 +124,9 @@ def ingest(
                 if on_file:
                     on_file(number, len(candidates), str(cand.path.name))
                 try:
-                    outcome = _ingest_one(cand, store, embedder, window, chunk_overlap, max_file_mb, result)
+                    outcomes = _ingest_file(
+                        cand, store, embedder, window, chunk_overlap, max_file_mb, result, say
+                    )
                 except Exception as exc:
                     if _disk_full(exc):
                         raise DiskFullError(
@@ -113,11 +134,13 @@ def ingest(
                             "free some space and run the same ingest again: finished documents are kept",
                         ) from None
                     raise
-                result.outcomes.append(outcome)
-                if outcome.status == "skipped":
-                    say(f"{cand.path}: skipped: {outcome.detail}")
-                elif outcome.status == "duplicate":
-                    say(f"{cand.path}: {outcome.detail}")
+                result.outcomes.extend(outcomes)
+                for outcome in outcomes:
+                    where = cand.path if outcome.doc_id in ("", cand.doc_id) else outcome.doc_id
+                    if outcome.status == "skipped":
+                        say(f"{where}: skipped: {outcome.detail}")
+                    elif outcome.status == "duplicate":
+                        say(f"{where}: {outcome.detail}")
                 if small or time.monotonic() - last_commit >= commit_every_s:
                     _commit(store)
                     last_commit = time.monotonic()
@@ -161,7 +184,7 @@ def _disk_full(exc: BaseException) -> bool:
     return "no space left" in text or "disk is full" in text or "database or disk is full" in text
 
 
-def _ingest_one(
+def _ingest_file(
     cand: Candidate,
     store: ChromaStore,
     embedder: Embedder,
@@ -169,11 +192,38 @@ def _ingest_one(
     chunk_overlap: int,
     max_file_mb: float,
     result: IngestReport,
-) -> FileOutcome:
+    say: Reporter,
+) -> list[FileOutcome]:
+    """Every document of one file (a feed holds many); a file that cannot be read is one skip."""
     try:
-        doc = load_document(cand, max_file_mb)
+        docs = load_documents(cand, max_file_mb, warn=lambda line: say(f"{cand.path}: {line}"))
     except SkipFile as why:
-        return FileOutcome(str(cand.path), cand.doc_id, "skipped", str(why))
+        return [FileOutcome(str(cand.path), cand.doc_id, "skipped", str(why))]
+    return [_ingest_document(doc, cand, store, embedder, chunk_tokens, chunk_overlap, result) for doc in docs]
+
+
+def _embed_document(
+    doc: Document, embedder: Embedder, chunk_tokens: int, chunk_overlap: int
+) -> tuple[list[Chunk], list[Sentence], list[list[float]]]:
+    try:
+        chunks, sentences = chunk_document(doc, embedder.count_tokens, chunk_tokens, chunk_overlap)
+        vectors = embedder.embed([c.text for c in chunks] + [s.text for s in sentences]) if chunks else []
+    except (UserError, KeyboardInterrupt, MemoryError):
+        raise
+    except Exception as exc:  # a text the splitter or the embedder cannot take: this document only
+        raise SkipFile(f"cannot index its text ({type(exc).__name__})") from None
+    return chunks, sentences, vectors
+
+
+def _ingest_document(
+    doc: Document,
+    cand: Candidate,
+    store: ChromaStore,
+    embedder: Embedder,
+    chunk_tokens: int,
+    chunk_overlap: int,
+    result: IngestReport,
+) -> FileOutcome:
     existing = store.find(doc.doc_id)
     if existing and existing.content_hash == doc.content_hash:
         return FileOutcome(str(cand.path), doc.doc_id, "unchanged", "already up to date", existing.n_chunks)
@@ -186,23 +236,28 @@ def _ingest_one(
             f"same content as {twin.doc_id!r}; stored once",
             twin.n_chunks,
         )
-
-    chunks, sentences = chunk_document(doc, embedder.count_tokens, chunk_tokens, chunk_overlap)
+    try:
+        chunks, sentences, vectors = _embed_document(doc, embedder, chunk_tokens, chunk_overlap)
+    except SkipFile as why:
+        return FileOutcome(str(cand.path), doc.doc_id, "skipped", str(why))
     if not chunks:
         return FileOutcome(str(cand.path), doc.doc_id, "skipped", "no text to index")
-    vectors = embedder.embed([c.text for c in chunks] + [s.text for s in sentences])
     record = DocRecord(
         doc_id=doc.doc_id,
         content_hash=doc.content_hash,
         title=doc.title,
         date=doc.date,
         kind=doc.kind,
-        source_path=str(cand.path.resolve()),
+        source_path=cand.source,
         n_chunks=len(chunks),
         n_sentences=len(sentences),
         chars=len(doc.text),
         ingested_at=time.time(),
         page_starts=doc.page_starts,
+        title_source=doc.title_source,
+        date_source=doc.date_source,
+        source=doc.source,
+        author=doc.author,
     )
     chunk_rows = []
     for chunk, vector in zip(chunks, vectors[: len(chunks)], strict=True):

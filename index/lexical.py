@@ -69,6 +69,10 @@ class LexicalIndex:
             return []
 
     @property
+    def built(self) -> bool:
+        return (self.path / "ids.json").is_file()
+
+    @property
     def outdated(self) -> bool:
         """Built by an older version (different tokens): search would silently miss; rebuild instead."""
         if not (self.path / "ids.json").is_file():

@@ -1,23 +1,35 @@
-"""Reading articles from disk into plain text with stable character offsets.
+"""Reading articles into plain text with stable character offsets, one guard around every format.
 
 Citations are verbatim slices of a document's text, so loaders never rewrite .txt/.md content: bytes
-are decoded as they are (no newline translation). HTML and PDF become extracted text, which is kept
-beside the index so a citation can be checked against it later.
+are decoded as they are (no newline translation). HTML, feeds and PDF become extracted text, which is
+kept beside the index so a citation can be checked against it later. Whatever a file holds, loading it
+either gives documents or raises ``SkipFile`` with a short reason: one bad file never stops an ingest.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
+import logging
 import os
-import re
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
+from typing import TypeVar
 
+from index import formats
 from index.errors import UserError
+from index.formats import NotText, find_dates
 
-SUPPORTED_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf"}
+__all__ = ["Candidate", "Document", "SkipFile", "discover", "find_dates", "load_document", "load_documents"]
+
+TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
+FEED_SUFFIXES = {".xml", ".rss", ".atom"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | FEED_SUFFIXES | {".html", ".htm", ".pdf"}
+# Libraries whose log warnings would otherwise land on stderr in their own words.
+LIBRARY_LOGGERS = ("trafilatura", "htmldate", "charset_normalizer", "bs4", "pypdf", "feedparser", "courlan")
+T = TypeVar("T")
 
 
 class SkipFile(Exception):
@@ -34,6 +46,10 @@ class Document:
     kind: str
     content_hash: str
     page_starts: list[int] = field(default_factory=list)  # text offset where each PDF page begins
+    title_source: str = "filename"  # metadata | front_matter | feed | heading | filename
+    date_source: str | None = None  # metadata | front_matter | feed | published_line | lead
+    source: str = ""  # the file's path or the page's URL
+    author: str | None = None
 
     def page_of(self, offset: int) -> int | None:
         if not self.page_starts:
@@ -47,114 +63,43 @@ class Document:
 
 @dataclass(frozen=True)
 class Candidate:
-    """A file found on disk and the document id it will be stored under."""
+    """A file found on disk, or a page fetched from a URL, and the document id it will be stored under."""
 
     path: Path
     doc_id: str
+    url: str | None = None
+    data: bytes | None = None  # fetched content; files are read when loaded
+    content_type: str | None = None
+
+    @property
+    def suffix(self) -> str:
+        if self.content_type:
+            kind = self.content_type.split(";")[0].strip().lower()
+            if "html" in kind:
+                return ".html"
+            if any(word in kind for word in ("rss", "atom", "xml")):
+                return ".xml"
+            if kind == "application/pdf":
+                return ".pdf"
+            if kind.startswith("text/"):
+                return ".md" if "markdown" in kind else ".txt"
+        return self.path.suffix.lower()
+
+    @property
+    def name(self) -> str:
+        return self.path.stem if self.url is None else self.doc_id.rsplit("/", 1)[-1]
+
+    @property
+    def source(self) -> str:
+        return self.url or str(self.path.resolve())
 
 
-MONTHS = {
-    m: i + 1
-    for i, names in enumerate(
-        [
-            ("january", "jan"),
-            ("february", "feb"),
-            ("march", "mar"),
-            ("april", "apr"),
-            ("may",),
-            ("june", "jun"),
-            ("july", "jul"),
-            ("august", "aug"),
-            ("september", "sep", "sept"),
-            ("october", "oct"),
-            ("november", "nov"),
-            ("december", "dec"),
-        ]
-    )
-    for m in names
-}
-_MONTH_RE = "|".join(sorted(MONTHS, key=len, reverse=True))
-DATE_PATTERNS = [
-    (re.compile(r"\b((?:19|20)\d{2})-(\d{2})-(\d{2})\b"), ("y", "m", "d")),
-    (re.compile(rf"\b({_MONTH_RE})\.? (\d{{1,2}}),? ((?:19|20)\d{{2}})\b", re.I), ("mon", "d", "y")),
-    (re.compile(rf"\b(\d{{1,2}}) ({_MONTH_RE})\.?,? ((?:19|20)\d{{2}})\b", re.I), ("d", "mon", "y")),
-]
-
-
-def find_dates(text: str) -> list[tuple[int, int, str]]:
-    """Every full calendar date written in the text, as (start, end, ISO date)."""
-    found = []
-    for pattern, order in DATE_PATTERNS:
-        for match in pattern.finditer(text):
-            parts = dict(zip(order, match.groups(), strict=True))
-            month = int(parts["m"]) if "m" in parts else MONTHS[parts["mon"].lower()]
-            try:
-                iso = date(int(parts["y"]), month, int(parts["d"])).isoformat()
-            except ValueError:
-                continue
-            found.append((match.start(), match.end(), iso))
-    return sorted(found)
-
-
-def first_date(text: str, within: int = 3000) -> str | None:
-    dates = find_dates(text[:within])
-    return dates[0][2] if dates else None
-
-
-NOT_A_TITLE = re.compile(
-    r"^(by|date|published|updated|posted|photo|image|credit)\b|\b\d{4}-\d{2}-\d{2}\b", re.I
-)
-
-
-def make_title(text: str, fallback: str) -> str:
-    """The first line that reads like a headline: bylines, datelines and menu strips are passed over."""
-    for line in text.splitlines():
-        line = " ".join(line.split())
-        if len(line) < 3 or NOT_A_TITLE.search(line):
-            continue
-        if len(line) <= 120:
-            return line
-        cut = line[:90].rsplit(" ", 1)[0]
-        return cut.rstrip(",;:") + "…"
-    return fallback
-
-
-def decode_text(raw: bytes) -> str:
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16")
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    if b"\x00" in raw[:8192]:
-        raise SkipFile("binary content, not text")
-    text = raw.decode("utf-8", errors="replace")
-    bad = text.count("\ufffd")
-    if bad > max(16, len(text) // 20):
-        raise SkipFile("not UTF-8 text (too many undecodable bytes)")
-    return text
-
-
-def html_to_text(raw: bytes) -> tuple[str, str | None]:
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(raw, "html.parser")
-    title_tag = soup.find("h1") or soup.find("title")
-    title = " ".join(title_tag.get_text(" ").split()) if title_tag else None
-    for tag in soup(["script", "style", "noscript", "template", "head", "svg", "iframe"]):
-        tag.decompose()
-    blocks = []
-    for line in soup.get_text("\n").splitlines():
-        line = " ".join(line.split())
-        if line:
-            blocks.append(line)
-    return "\n".join(blocks), title
-
-
-def pdf_to_text(path: Path) -> tuple[str, list[int]]:
+def pdf_to_text(path: Path, raw: bytes) -> tuple[str, list[int]]:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
     try:
-        reader = PdfReader(str(path))
+        reader = PdfReader(io.BytesIO(raw))
         if reader.is_encrypted and not reader.decrypt(""):
             raise SkipFile("encrypted PDF (remove the password first)")
         parts: list[str] = []
@@ -177,41 +122,129 @@ def pdf_to_text(path: Path) -> tuple[str, list[int]]:
     return text, starts
 
 
-def load_document(candidate: Candidate, max_file_mb: float) -> Document:
+def _guarded(kind: str, step: Callable[[], T], warn: Callable[[str], None]) -> T:
+    """Run one format's parser: any failure is a skip with its reason, library warnings become lines."""
+    records: list[logging.LogRecord] = []
+
+    class _Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    handler = _Collect(logging.WARNING)
+    loggers = [logging.getLogger(name) for name in LIBRARY_LOGGERS]
+    saved = [(lg.propagate, lg.level) for lg in loggers]
+    for lg in loggers:
+        lg.addHandler(handler)
+        lg.propagate = False
+        lg.setLevel(logging.WARNING)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                return step()
+            except (SkipFile, NotText) as why:
+                raise SkipFile(str(why)) from None
+            except RecursionError:
+                raise SkipFile(f"unreadable {kind} (nested too deeply)") from None
+            except Exception as exc:  # parsers raise many internal types on damaged input
+                raise SkipFile(f"unreadable {kind} ({type(exc).__name__})") from None
+    finally:
+        for lg, (propagate, level) in zip(loggers, saved, strict=True):
+            lg.removeHandler(handler)
+            lg.propagate = propagate
+            lg.setLevel(level)
+        for message in dict.fromkeys(
+            [" ".join(str(w.message).split()) for w in caught]
+            + [" ".join(r.getMessage().split()) for r in records]
+        ):
+            warn(f"warning: {message[:200]}")
+
+
+def _read(candidate: Candidate, max_file_mb: float) -> bytes:
+    if candidate.data is not None:
+        return candidate.data
     path = candidate.path
     try:
         size = path.stat().st_size
         if size > max_file_mb * 1024 * 1024:
             raise SkipFile(f"larger than max_file_mb={max_file_mb:g} MB ({size / 1048576:.1f} MB)")
-        raw = path.read_bytes()
+        return path.read_bytes()
     except PermissionError:
         raise SkipFile("permission denied") from None
     except OSError as exc:
         raise SkipFile(f"cannot read ({exc.strerror or exc})") from None
-    suffix = path.suffix.lower()
-    page_starts: list[int] = []
-    title: str | None = None
+
+
+def _extract(candidate: Candidate, raw: bytes) -> tuple[str, list[formats.Extracted], list[int]]:
+    """(kind, extracted documents, PDF page starts) by the file's format."""
+    suffix = candidate.suffix
     if suffix == ".pdf":
-        text, page_starts = pdf_to_text(path)
-        kind = "pdf"
-    elif suffix in (".html", ".htm"):
-        text, title = html_to_text(raw)
-        kind = "html"
-    else:
-        text = decode_text(raw)
-        kind = "md" if suffix in (".md", ".markdown") else "txt"
+        text, starts = pdf_to_text(candidate.path, raw)
+        return "pdf", [formats.Extracted(text)], starts
+    if suffix in FEED_SUFFIXES or (suffix not in TEXT_SUFFIXES and formats.looks_like_feed(raw)):
+        return "feed", formats.feed(raw), []
+    if suffix in (".html", ".htm"):
+        return "html", [formats.html(raw, candidate.url)], []
+    if suffix in (".md", ".markdown"):
+        return "md", [formats.markdown(raw)], []
+    return "txt", [formats.plain_text(raw)], []
+
+
+def _finish(candidate: Candidate, kind: str, found: formats.Extracted, page_starts: list[int]) -> Document:
+    text = found.text
     if not text.strip():
         raise SkipFile("empty (no text)")
+    doc_id = f"{candidate.doc_id}/{found.item_id}" if found.item_id else candidate.doc_id
+    title, title_source = found.title, found.title_source
+    if not title:
+        title = formats.title_from_text(text)
+        title_source = "heading" if title else "filename"
+        title = title or formats.title_from_name(candidate.name)
+    when, date_source = found.date, found.date_source
+    if not when:
+        when, date_source = formats.date_from_text(text)
     return Document(
-        doc_id=candidate.doc_id,
-        path=path,
+        doc_id=doc_id,
+        path=candidate.path,
         text=text,
-        title=title or make_title(text, candidate.doc_id),
-        date=first_date(text),
+        title=_shorten(title),
+        date=when,
         kind=kind,
         content_hash=hashlib.sha256(text.encode("utf-8", errors="surrogatepass")).hexdigest(),
         page_starts=page_starts,
+        title_source=title_source or "filename",
+        date_source=date_source,
+        source=found.source or candidate.source,
+        author=found.author,
     )
+
+
+def _shorten(title: str) -> str:
+    title = " ".join(title.split())
+    if len(title) <= 120:
+        return title
+    return title[:90].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+
+
+def load_documents(
+    candidate: Candidate, max_file_mb: float, warn: Callable[[str], None] | None = None
+) -> list[Document]:
+    """Every document in one file (a feed holds many). Any failure of the file is a ``SkipFile``."""
+    raw = _read(candidate, max_file_mb)
+    if not raw.strip():
+        raise SkipFile("empty (no text)")
+    kind, found, starts = _guarded(
+        candidate.suffix.lstrip(".") or "file", lambda: _extract(candidate, raw), warn or (lambda _m: None)
+    )
+    docs = [_finish(candidate, kind, item, starts) for item in found if item.text.strip()]
+    if not docs:
+        raise SkipFile("empty (no text)")
+    return docs
+
+
+def load_document(candidate: Candidate, max_file_mb: float) -> Document:
+    """The one document of a file (the first item of a feed)."""
+    return load_documents(candidate, max_file_mb)[0]
 
 
 def _doc_id_for(relative: Path) -> str:
@@ -244,6 +277,15 @@ def discover(paths: Iterable[Path], report: Callable[[Path, str], None]) -> list
     return out
 
 
+def _utf8_name(name: str) -> bool:
+    """Names with undecodable bytes cannot be ids in the index (nor shown safely)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _walk(root: Path, report: Callable[[Path, str], None]) -> Iterator[tuple[Path, str]]:
     real_root = root.resolve()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
@@ -257,6 +299,9 @@ def _walk(root: Path, report: Callable[[Path, str], None]) -> Iterator[tuple[Pat
         for filename in sorted(filenames):
             path = here / filename
             if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+                continue
+            if not _utf8_name(filename):
+                report(path, "skipped: the file name is not valid UTF-8 (rename the file)")
                 continue
             if path.is_symlink():
                 try:

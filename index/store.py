@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from index.errors import IndexBusyError, IndexMismatchError, UserError
+from index.errors import DamagedIndexError, IndexBusyError, IndexMismatchError, UserError
 from index.lexical import LexicalIndex
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -45,6 +45,10 @@ class DocRecord:
     chars: int
     ingested_at: float
     page_starts: list[int]
+    title_source: str = "heading"  # metadata | front_matter | feed | heading | filename
+    date_source: str | None = None  # metadata | front_matter | feed | published_line | lead
+    source: str = ""  # where the document came from: a path or a URL
+    author: str | None = None
 
 
 @dataclass
@@ -122,12 +126,35 @@ class WriterLock:
         except Timeout:
             raise IndexBusyError(
                 f"another process is writing to the index {self._index_dir}",
-                "wait for it to finish, or raise --lock-timeout",
+                "wait for it to finish, or set RAG_LOCK_TIMEOUT_S to wait longer",
             ) from None
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._lock.release()
+
+    @staticmethod
+    def held(index_dir: Path) -> bool:
+        """Is a writer at work on this index right now (its rows may be ahead of the manifest)?"""
+        from filelock import FileLock, Timeout
+
+        path = index_dir / ".writer.lock"
+        if not path.exists():
+            return False
+        probe = FileLock(str(path))
+        try:
+            probe.acquire(timeout=0)
+        except Timeout:
+            return True
+        probe.release()
+        return False
+
+
+def damaged(index_dir: Path, what: str) -> DamagedIndexError:
+    return DamagedIndexError(
+        f"the index {index_dir} is damaged: {what}",
+        "run `rag doctor --check` to repair it; it lists what must be ingested again",
+    )
 
 
 def _atomic_write(path: Path, data: str) -> None:
@@ -213,6 +240,40 @@ class ChromaStore:
                 f"but the embedder makes {self.embed_dim}-d",
                 "use the same embedding model, or ingest into a new --index",
             )
+
+    def check_intact(self) -> None:
+        """Cheap counts on open: a manifest whose rows are missing from Chroma or BM25 is a damaged
+        index, named with what to run, never answered as if the articles said nothing."""
+        documents = self.documents()
+        if not documents:
+            return
+        chunks = sum(r.n_chunks for r in documents.values())
+        sentences = sum(r.n_sentences for r in documents.values())
+        try:
+            held = {CHUNKS: self.count(CHUNKS), SENTENCES: self.count(SENTENCES)}
+        except UserError:
+            raise
+        except Exception as exc:  # chromadb raises many internal types on a damaged database
+            raise damaged(self.index_dir, f"Chroma cannot read it ({type(exc).__name__})") from None
+        if held[CHUNKS] < chunks or held[SENTENCES] < sentences:
+            raise damaged(
+                self.index_dir,
+                f"the manifest lists {len(documents)} documents with {chunks} chunks, "
+                f"Chroma holds {held[CHUNKS]}",
+            )
+        if not self._chroma_url and not self.lexical.built and not WriterLock.held(self.index_dir):
+            self._rebuild_missing_lexical()
+
+    def _rebuild_missing_lexical(self) -> None:
+        """An ingest cut short before its last step leaves no BM25 index; Chroma holds what it needs."""
+        try:
+            with WriterLock(self.index_dir, 0):
+                if not self.lexical.built:
+                    self.rebuild_lexical()
+        except IndexBusyError:
+            return  # a writer started meanwhile and builds it
+        except OSError as exc:
+            raise damaged(self.index_dir, f"its keyword (BM25) index is missing ({exc.strerror})") from None
 
     def _manifest_stamp(self) -> tuple[int, int] | None:
         try:
@@ -315,9 +376,12 @@ class ChromaStore:
                 )
             else:
                 self.index_dir.mkdir(parents=True, exist_ok=True)
-                self._client = chromadb.PersistentClient(
-                    path=str(self.index_dir / "chroma"), settings=settings
-                )
+                try:
+                    self._client = chromadb.PersistentClient(
+                        path=str(self.index_dir / "chroma"), settings=settings
+                    )
+                except Exception as exc:  # a damaged chroma.sqlite3 fails here, in chromadb's words
+                    raise damaged(self.index_dir, f"Chroma cannot open it ({type(exc).__name__})") from None
         return self._client
 
     def _collection(self, name: str) -> Any:
@@ -635,8 +699,21 @@ class ChromaStore:
         orphans: dict[str, list[str]] = {}
         counts: dict[str, dict[str, int]] = {CHUNKS: {}, SENTENCES: {}}
         sentence_docs: dict[str, str] = {}  # sentence row id -> doc id, for complete documents
+        set_aside = None
+        try:
+            rows = {name: self.all_metadata(name) for name in (CHUNKS, SENTENCES)}
+        except UserError:
+            if not repair or self._chroma_url:
+                raise
+            set_aside = self._set_aside_chroma()
+            rows = {CHUNKS: [], SENTENCES: []}
+        except Exception as exc:  # a damaged database fails on read in chromadb's own types
+            if not repair or self._chroma_url:
+                raise damaged(self.index_dir, f"Chroma cannot read it ({type(exc).__name__})") from None
+            set_aside = self._set_aside_chroma()
+            rows = {CHUNKS: [], SENTENCES: []}
         for name in (CHUNKS, SENTENCES):
-            for row_id, meta in self.all_metadata(name):
+            for row_id, meta in rows[name]:
                 doc_id = str(meta.get("doc_id"))
                 if complete.get(doc_id) != meta.get("content_hash"):
                     orphans.setdefault(name, []).append(row_id)
@@ -660,6 +737,10 @@ class ChromaStore:
             "lexical index in step": not lexical_drift,
             "consistent": not orphans and not broken and not lexical_drift,
         }
+        if set_aside is not None:
+            report["unreadable Chroma moved to"] = str(set_aside)
+        if broken:
+            report["ingest again"] = sorted({documents[d].source or documents[d].source_path for d in broken})
         if repair and not report["consistent"]:
             for name, ids in orphans.items():
                 for start in range(0, len(ids), 5000):
@@ -675,6 +756,18 @@ class ChromaStore:
             self.rebuild_lexical()
             report["repaired"] = True
         return report
+
+    def _set_aside_chroma(self) -> Path:
+        """Move an unreadable Chroma folder out of the way (kept, never deleted) so a new one starts."""
+        from chromadb.api.client import SharedSystemClient
+
+        SharedSystemClient.clear_system_cache()  # chromadb caches the failed system per path
+        self._client = None
+        self._collections.clear()
+        self._counts.clear()
+        target = self.index_dir / f"chroma.damaged-{time.strftime('%Y%m%d-%H%M%S')}"
+        os.replace(self.index_dir / "chroma", target)
+        return target
 
     # -- sharing one index through a Chroma server -----------------------------------------------
     def _publish(self, record: DocRecord, text: str, chunks: Sequence[Record]) -> None:

@@ -89,7 +89,8 @@ class App:
             prompt_cache_mb=self.settings.prompt_cache_mb,
         )
 
-    def store(self, create: bool = False) -> ChromaStore:
+    def store(self, create: bool = False, verify: bool = True) -> ChromaStore:
+        """The index; for reading (``verify``) a damaged one is an error that names the repair."""
         embedder = self.embedder
         store = ChromaStore(
             self.settings.index_dir,
@@ -101,6 +102,8 @@ class App:
         )
         if not create:
             store.check_model()
+            if verify:
+                store.check_intact()
         return store
 
     @cached_property
@@ -113,6 +116,9 @@ class App:
         report: Callable[[str], None] | None = None,
         progress: bool = False,
         on_file: Callable[[int, int, str], None] | None = None,
+        urls: Sequence[str] = (),
+        feeds: Sequence[str] = (),
+        allow_private: bool = False,
     ) -> IngestReport:
         s = self.settings
         result = run_ingest(
@@ -126,13 +132,17 @@ class App:
             report=report,
             progress=progress,
             on_file=on_file,
+            urls=urls,
+            feeds=feeds,
+            allow_private=allow_private,
+            fetch_timeout_s=s.fetch_timeout_s,
         )
         self.reopen()
         return result
 
     def remove_documents(self, doc_ids: Sequence[str]) -> list[DocRecord]:
         """Remove documents under the writer lock, then rebuild BM25 so both indexes agree."""
-        store = self.store()
+        store = self.store(verify=False)
         removed = []
         with WriterLock(store.index_dir, self.settings.lock_timeout_s):
             unknown = [d for d in doc_ids if d not in store.documents()]
@@ -148,7 +158,7 @@ class App:
 
     def check_index(self, repair: bool) -> dict[str, object]:
         """`rag doctor --check`: report drift between manifest, Chroma and BM25; repair under the lock."""
-        store = self.store()
+        store = self.store(verify=False)
         if not repair:
             return store.check_consistency(repair=False)
         with WriterLock(store.index_dir, self.settings.lock_timeout_s):

@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(32, ge=0, le=128, description="Overlap between chunks in tokens.")
     max_file_mb: float = Field(20.0, gt=0, description="Files larger than this are skipped at ingest.")
     lock_timeout_s: float = Field(30.0, ge=0, description="How long a writer waits for the index lock.")
+    fetch_timeout_s: float = Field(
+        20.0, gt=0, description="How long `ingest --url/--feed` waits for a server before skipping that URL."
+    )
     chroma_url: str | None = Field(None, description="Use a Chroma server instead of the local index files.")
     chroma_prefix: str = Field(
         "rag-news",

@@ -12,18 +12,7 @@ os.environ["ANONYMIZED_TELEMETRY"] = "False"
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ["HF_HUB_OFFLINE"] = "1"
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-SEEDS = SHARED / "corpus" / "seeds"
-REFERENCE_VECTORS = SHARED / "reference" / "all-MiniLM-L6-v2.vectors.json"
-SAMPLE_CORPUS = ROOT / "eval" / "corpus"
-
-
-def require_shared(path: Path) -> Path:
-    """Tests that need ../shared fail loudly when it is missing; they never skip."""
-    if not path.exists():
-        pytest.fail(f"{path} is missing: clone the project with ../shared beside it", pytrace=False)
-    return path
+from tests.helpers import REFERENCE_VECTORS, ROOT, SAMPLE_CORPUS, SEEDS, SHARED, require_shared  # noqa: F401,E402
 
 
 @pytest.fixture(scope="session")
@@ -45,7 +34,7 @@ def app():
 @pytest.fixture(scope="session")
 def seeds_index(tmp_path_factory, app, seeds_dir):
     """The seed articles ingested once into a real Chroma index."""
-    from tests.test_ingest import run
+    from tests.helpers import run
 
     index_dir = tmp_path_factory.mktemp("seeds-index")
     report, _ = run(app, index_dir, seeds_dir)
@@ -68,7 +57,7 @@ def seeds_copy(tmp_path, seeds_dir) -> Path:
 SLOW_MODULES = {
     "test_backends", "test_bench", "test_cli", "test_crash_safety", "test_doctor_check", "test_embedder",
     "test_eval_floors", "test_failures", "test_ingest", "test_models_pull", "test_scale", "test_ui_browser",
-    "test_ui_server", "test_hostile_inputs",
+    "test_ui_server", "test_hostile_inputs", "test_news_sources",
 }  # fmt: skip
 SLOW_FIXTURES = {"app", "seeds_index"}
 

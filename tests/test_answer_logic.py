@@ -13,7 +13,7 @@ from index.store import ChromaStore
 from rag.answer import Answerer, AnswerOptions, Citation, attach_citations, key_coverage, render_answer
 from rag.retrieve import Evidence, Retriever, rrf
 from tests.fakes import ScriptedChatModel
-from tests.test_cli import ANSWER_KEYS, CITATION_KEYS, TIMING_KEYS
+from tests.helpers import ANSWER_KEYS, CITATION_KEYS, TIMING_KEYS
 
 ARTICLES = {
     "harbour": (

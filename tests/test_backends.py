@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_cli import assert_one_line_error, rag
+from tests.helpers import assert_one_line_error, rag
 from tests.uiserver import free_port
 
 pytestmark = pytest.mark.slow

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.test_cli import rag
+from tests.helpers import rag
 
 
 def test_bench_reports_the_fixed_keys():

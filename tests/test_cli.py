@@ -5,45 +5,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-RAG = [sys.executable, "-m", "ui.cli"]
-ANSWER_KEYS = {
-    "question",
-    "answer",
-    "mode",
-    "abstained",
-    "confidence",
-    "citations",
-    "closest",
-    "conflicts",
-    "timings",
-}
-TIMING_KEYS = {"load_s", "retrieve_s", "generate_s", "total_s", "prompt_tokens", "completion_tokens"}
-CITATION_KEYS = {"n", "doc_id", "chunk_id", "title", "date", "page", "text", "start", "end"}
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def rag(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 300
-) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
-    full_env.pop("RAG_DEBUG", None)
-    return subprocess.run(
-        [*RAG, *args], capture_output=True, text=True, env=full_env, cwd=ROOT, timeout=timeout
-    )
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess[str], code: int = 1) -> str:
-    assert result.returncode == code, result.stderr
-    assert "Traceback" not in result.stderr
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1, result.stderr
-    return errors[0]
+from tests.helpers import ANSWER_KEYS, CITATION_KEYS, ROOT, TIMING_KEYS, assert_one_line_error, rag  # noqa: F401
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from index.store import CHUNKS, SENTENCES, ChromaStore
-from tests.test_cli import ROOT, rag
+from tests.helpers import ROOT, rag
 
 KILLS = 20
 

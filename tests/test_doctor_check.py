@@ -6,8 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
-from tests.conftest import SAMPLE_CORPUS
-from tests.test_cli import rag
+from tests.helpers import SAMPLE_CORPUS, rag
 
 
 def check(index: Path) -> dict:

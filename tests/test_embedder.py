@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 
-from tests.conftest import REFERENCE_VECTORS, require_shared
+from tests.helpers import REFERENCE_VECTORS, require_shared
 
 
 def test_gguf_embedder_matches_sentence_transformers(app):

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from eval.floors import failures, load
-from tests.conftest import require_shared
-from tests.test_cli import rag
+from tests.helpers import rag, require_shared
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOORS = load()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from index.errors import DiskFullError
-from tests.test_cli import assert_one_line_error, rag
+from tests.helpers import assert_one_line_error, rag
 
 
 def test_full_disk_during_ingest_loses_nothing_and_resumes(app, seeds_copy, tmp_path, monkeypatch):

@@ -8,24 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_cli import assert_one_line_error, rag
-
-GOOD = "The ferry to Lindholm was cancelled on Monday because of storms. Passengers were offered refunds."
-
-
-def make_pdf(path: Path, text: str | None, password: str | None = None) -> None:
-    from fpdf import FPDF
-
-    pdf = FPDF()
-    pdf.add_page()
-    if text:
-        pdf.set_font("Helvetica", size=12)
-        pdf.multi_cell(0, 8, text)
-    else:
-        pdf.rect(10, 10, 100, 100, style="F")  # an "image" with no text layer
-    if password:
-        pdf.set_encryption(owner_password=password, user_password=password)
-    pdf.output(str(path))
+from tests.helpers import GOOD, assert_one_line_error, make_pdf, rag
 
 
 @pytest.fixture(scope="module")

@@ -3,28 +3,13 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 
 from index.errors import IndexMismatchError, UserError
 from index.ingest import ingest
 from index.store import CHUNKS, SENTENCES, ChromaStore
-
-
-def run(app, index_dir: Path, *paths: Path):
-    store = ChromaStore(index_dir, app.embedder.name, app.embedder.dimension, create=True)
-    s = app.settings
-    report = ingest(
-        list(paths),
-        store,
-        app.embedder,
-        chunk_tokens=s.chunk_tokens,
-        chunk_overlap=s.chunk_overlap,
-        max_file_mb=s.max_file_mb,
-        lock_timeout_s=5,
-    )
-    return report, store
+from tests.helpers import run
 
 
 def test_reingest_of_unchanged_files_does_no_work(app, tmp_path, seeds_copy):

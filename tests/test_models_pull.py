@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from index import modelfiles
-from tests.test_cli import assert_one_line_error, rag
+from tests.helpers import assert_one_line_error, rag
 
 
 class FakeHub(http.server.BaseHTTPRequestHandler):

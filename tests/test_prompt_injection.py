@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_cli import rag
+from tests.helpers import rag
 
 ARTICLES = {
     "harbour": (

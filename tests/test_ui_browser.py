@@ -52,7 +52,7 @@ def browser():
 
 @pytest.fixture
 def ui_index(tmp_path, seeds_dir) -> Path:
-    from tests.test_cli import rag
+    from tests.helpers import rag
 
     index = tmp_path / "index"
     result = rag("ingest", str(seeds_dir), "--index", str(index))

@@ -94,7 +94,7 @@ def test_unsupported_upload_names_are_refused(raw):
 def test_upload_gives_the_same_outcomes_as_rag_ingest(app, tmp_path):
     """The hostile corpus (plain files, as a browser would send them) through the upload handler."""
     from rag.factory import App
-    from tests.test_hostile_inputs import GOOD, make_pdf
+    from tests.helpers import GOOD, make_pdf
     from ui.web import WebApp
 
     files = tmp_path / "files"
@@ -144,8 +144,7 @@ def test_upload_gives_the_same_outcomes_as_rag_ingest(app, tmp_path):
 
 @pytest.fixture(scope="module")
 def small_index(tmp_path_factory) -> Path:
-    from tests.conftest import SAMPLE_CORPUS
-    from tests.test_cli import rag
+    from tests.helpers import SAMPLE_CORPUS, rag
 
     index = tmp_path_factory.mktemp("ui-server") / "index"
     result = rag("ingest", str(SAMPLE_CORPUS), "--index", str(index))
@@ -198,7 +197,7 @@ def test_binds_loopback_and_auth_guards_every_route(small_index):
 
 
 def test_bad_auth_flag_is_a_usage_error():
-    from tests.test_cli import rag
+    from tests.helpers import rag
 
     result = rag("ui", "--auth", "no-colon-here")
     assert result.returncode == 2

@@ -25,6 +25,11 @@ def log(message: str) -> None:
     click.echo(message, err=True)
 
 
+def log_line(message: str) -> None:
+    """A report line stays one line whatever a file name holds (newlines, escapes, other controls)."""
+    click.echo("".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in message), err=True)
+
+
 def common_options(func: F) -> F:
     """Flags shared by commands that open an index or a model; None means 'not given'."""
     options = [
@@ -81,16 +86,40 @@ def cli() -> None:
 
 # -- ingest ----------------------------------------------------------------------------------------
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @common_options
-@click.option("--max-file-mb", type=float, help="Skip files larger than this.")
+@click.option("--url", "urls", multiple=True, help="Fetch this web page and index it (repeatable).")
+@click.option(
+    "--feed", "feeds", multiple=True, help="Fetch this RSS/Atom feed and index its items (repeatable)."
+)
+@click.option(
+    "--allow-private", is_flag=True, help="Allow --url/--feed to fetch from private or loopback addresses."
+)
+@click.option("--max-file-mb", type=float, help="Skip files (and fetched pages) larger than this.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report.")
 @handle_errors
-def ingest(paths: tuple[Path, ...], as_json: bool, max_file_mb: float | None, **flags: Any) -> None:
-    """Index .txt, .md, .html and .pdf files (folders recursively)."""
+def ingest(
+    paths: tuple[Path, ...],
+    urls: tuple[str, ...],
+    feeds: tuple[str, ...],
+    allow_private: bool,
+    as_json: bool,
+    max_file_mb: float | None,
+    **flags: Any,
+) -> None:
+    """Index .txt, .md, .html, .pdf and RSS/Atom files (folders recursively), pages and feeds."""
+    if not (paths or urls or feeds):
+        raise click.UsageError("nothing to ingest: give files or folders, --url URL or --feed URL")
     app = make_app(max_file_mb=max_file_mb, **flags)
     s = app.settings
-    report = app.ingest(list(paths), report=log, progress=sys.stderr.isatty() and not as_json)
+    report = app.ingest(
+        list(paths),
+        report=log_line,
+        progress=sys.stderr.isatty() and not as_json,
+        urls=urls,
+        feeds=feeds,
+        allow_private=allow_private,
+    )
     if as_json:
         from dataclasses import asdict
 
@@ -108,7 +137,9 @@ def ingest(paths: tuple[Path, ...], as_json: bool, max_file_mb: float | None, **
             f"in {report.seconds:.1f}s"
         )
     if not report.usable:
-        raise UserError("nothing was indexed", "give .txt, .md, .html or .pdf files with text in them")
+        raise UserError(
+            "nothing was indexed", "give .txt, .md, .html, .pdf or feed files (or pages) with text in them"
+        )
 
 
 # -- ask / chat ------------------------------------------------------------------------------------
@@ -293,16 +324,29 @@ def docs() -> None:
 @click.option("--json", "as_json", is_flag=True)
 @handle_errors
 def docs_list(as_json: bool, **flags: Any) -> None:
-    """List documents with title, date and chunk count."""
+    """List documents with date, title and chunk count (``--json``: where each title and date came from)."""
     from dataclasses import asdict
 
     app = make_app(**flags)
-    records = sorted(app.store().documents().values(), key=lambda r: r.doc_id)
+    records = sorted(app.store(verify=False).documents().values(), key=lambda r: r.doc_id)
     if as_json:
-        click.echo(json.dumps([asdict(r) for r in records], indent=2))
+        rows = [
+            {
+                "doc_id": r.doc_id,
+                "title": r.title,
+                "title_source": r.title_source,
+                "date": r.date,
+                "date_source": r.date_source,
+                "chunks": r.n_chunks,
+                "source": r.source or r.source_path,
+                **asdict(r),
+            }
+            for r in records
+        ]
+        click.echo(json.dumps(rows, indent=2))
         return
     for r in records:
-        click.echo(f"{r.doc_id}\t{r.date or '-'}\t{r.n_chunks} chunks\t{r.title}")
+        click.echo(f"{r.doc_id}\t{r.date or 'undated'}\t{r.n_chunks} chunks\t{r.title}")
     log(f"{len(records)} documents in {app.settings.index_dir}")
 
 
