@@ -223,6 +223,7 @@ class ReusingEmbedder:
         self.max_texts = max_texts
         self.reused = 0
         self.embedded = 0
+        self.tokens_embedded = 0  # what the encoder ran over, special tokens included
         self._vectors: OrderedDict[bytes, np.ndarray] = OrderedDict()
 
     @property
@@ -241,6 +242,9 @@ class ReusingEmbedder:
             else:
                 todo.setdefault(key, text)
         fresh = self.inner.embed(list(todo.values())) if todo else []
+        self.tokens_embedded += sum(
+            min(self.inner.count_tokens(text), self.window_tokens) for text in todo.values()
+        )
         for key, vector in zip(todo, fresh, strict=True):
             self._vectors[key] = np.asarray(vector, dtype=np.float32)
         out = [self._vectors[key].astype(np.float64).tolist() for key in keys]

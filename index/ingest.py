@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import errno
 import json
@@ -10,11 +11,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from index.chunking import Chunk, Sentence, chunk_document
 from index.embedder import Embedder, ReusingEmbedder
 from index.errors import DiskFullError, UserError
 from index.fetch import FetchError, fetch_candidate
 from index.loaders import Candidate, Document, SkipFile, discover, load_documents
+from index.progress import Progress, ProgressMode
 from index.store import ChromaStore, DocRecord, Record, WriterLock
 
 Reporter = Callable[[str], None]
@@ -39,6 +43,8 @@ class IngestReport:
     chunks_written: int = 0
     sentences_written: int = 0
     vectors_reused: int = 0  # texts seen earlier in the same ingest (repeated sentences, wire copy)
+    tokens_in_documents: int = 0  # the stored text of the documents indexed, in the embedder's tokens
+    tokens_embedded: int = 0  # every token sent to the embedder
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -71,15 +77,13 @@ def ingest(
     max_file_mb: float,
     lock_timeout_s: float,
     report: Reporter | None = None,
-    progress: bool = False,
+    progress: ProgressMode = "off",
     on_file: Callable[[int, int, str], None] | None = None,
     urls: Sequence[str] = (),
     feeds: Sequence[str] = (),
     allow_private: bool = False,
     fetch_timeout_s: float = 20.0,
 ) -> IngestReport:
-    from tqdm import tqdm
-
     say = report or (lambda _msg: None)
     result = IngestReport()
     started = time.perf_counter()
@@ -115,12 +119,12 @@ def ingest(
         result.recovered = store.recover()
         for doc_id in result.recovered:
             say(f"{doc_id}: removed a half-written copy left by an interrupted ingest")
-        bar = tqdm(candidates, desc="ingest", unit="file", disable=not progress, file=None, leave=False)
+        bar = Progress(len(candidates), "files", progress, desc="ingest")
         last_commit = time.monotonic()
         commit_every_s = COMMIT_EVERY_S
         small = len(store.documents()) < PER_FILE_COMMIT_BELOW  # a small manifest is cheap to flip per file
         try:
-            for number, cand in enumerate(bar, 1):
+            for number, cand in enumerate(candidates, 1):
                 if on_file:
                     on_file(number, len(candidates), str(cand.path.name))
                 try:
@@ -135,6 +139,7 @@ def ingest(
                         ) from None
                     raise
                 result.outcomes.extend(outcomes)
+                bar.advance()
                 for outcome in outcomes:
                     where = cand.path if outcome.doc_id in ("", cand.doc_id) else outcome.doc_id
                     if outcome.status == "skipped":
@@ -161,6 +166,7 @@ def ingest(
             store.rebuild_lexical()
     result.seconds = time.perf_counter() - started
     result.vectors_reused = embedder.reused
+    result.tokens_embedded = embedder.tokens_embedded
     return result
 
 
@@ -203,16 +209,60 @@ def _ingest_file(
 
 
 def _embed_document(
-    doc: Document, embedder: Embedder, chunk_tokens: int, chunk_overlap: int
-) -> tuple[list[Chunk], list[Sentence], list[list[float]]]:
+    doc: Document, embedder: Embedder, chunk_tokens: int, chunk_overlap: int, result: IngestReport
+) -> tuple[list[Chunk], list[Sentence], list[list[float]], list[list[float]]]:
+    """Chunks, sentences and their vectors from one embedding pass over the sentences."""
     try:
         chunks, sentences = chunk_document(doc, embedder.count_tokens, chunk_tokens, chunk_overlap)
-        vectors = embedder.embed([c.text for c in chunks] + [s.text for s in sentences]) if chunks else []
+        if not chunks:
+            return [], [], [], []
+        sentence_vectors = embedder.embed([s.text for s in sentences])
+        chunk_vectors = pooled_chunk_vectors(chunks, sentences, sentence_vectors, embedder)
+        result.tokens_in_documents += embedder.count_tokens(doc.text)
     except (UserError, KeyboardInterrupt, MemoryError):
         raise
     except Exception as exc:  # a text the splitter or the embedder cannot take: this document only
         raise SkipFile(f"cannot index its text ({type(exc).__name__})") from None
-    return chunks, sentences, vectors
+    return chunks, sentences, chunk_vectors, sentence_vectors
+
+
+def pooled_chunk_vectors(
+    chunks: Sequence[Chunk],
+    sentences: Sequence[Sentence],
+    sentence_vectors: Sequence[Sequence[float]],
+    embedder: Embedder,
+) -> list[list[float]]:
+    """A chunk's vector is the mean of its sentences' vectors, weighted by how much of each it holds.
+
+    The encoder mean-pools its tokens, so a length-weighted mean of sentence vectors stands in for
+    embedding the chunk's text again; every token is then embedded once, not once per chunk and once
+    per sentence. A chunk that holds no sentence (none in practice) is embedded itself.
+    """
+    ends = [s.end for s in sentences]
+    matrix = np.asarray(sentence_vectors, dtype=np.float64).reshape(len(sentences), -1)
+    out: list[list[float] | None] = []
+    alone: list[int] = []
+    for number, chunk in enumerate(chunks):
+        lo = bisect.bisect_right(ends, chunk.start)
+        weights, rows = [], []
+        for i in range(lo, len(sentences)):
+            s = sentences[i]
+            if s.start >= chunk.end:
+                break
+            overlap = min(s.end, chunk.end) - max(s.start, chunk.start)
+            if overlap > 0:
+                weights.append(float(overlap))
+                rows.append(i)
+        if not rows:
+            out.append(None)
+            alone.append(number)
+            continue
+        mean = np.average(matrix[rows], axis=0, weights=weights)
+        norm = float(np.linalg.norm(mean))
+        out.append((mean / norm if norm else mean).tolist())
+    for number, vector in zip(alone, embedder.embed([chunks[n].text for n in alone]), strict=True):
+        out[number] = vector
+    return [v for v in out if v is not None]
 
 
 def _ingest_document(
@@ -237,7 +287,9 @@ def _ingest_document(
             twin.n_chunks,
         )
     try:
-        chunks, sentences, vectors = _embed_document(doc, embedder, chunk_tokens, chunk_overlap)
+        chunks, sentences, chunk_vectors, sentence_vectors = _embed_document(
+            doc, embedder, chunk_tokens, chunk_overlap, result
+        )
     except SkipFile as why:
         return FileOutcome(str(cand.path), doc.doc_id, "skipped", str(why))
     if not chunks:
@@ -260,14 +312,14 @@ def _ingest_document(
         author=doc.author,
     )
     chunk_rows = []
-    for chunk, vector in zip(chunks, vectors[: len(chunks)], strict=True):
+    for chunk, vector in zip(chunks, chunk_vectors, strict=True):
         meta = _chunk_metadata(record, chunk.start, chunk.end, chunk.page)
         meta["chunk_index"] = chunk.index
         meta["sentences"] = json.dumps([[s.start, s.end] for s in chunk.sentences])
         meta["dates"] = ",".join(chunk.dates)
         chunk_rows.append(Record(chunk.chunk_id, chunk.text, vector, meta))
     sentence_rows = []
-    for sentence, vector in zip(sentences, vectors[len(chunks) :], strict=True):
+    for sentence, vector in zip(sentences, sentence_vectors, strict=True):
         meta = _chunk_metadata(record, sentence.start, sentence.end, doc.page_of(sentence.start))
         meta["chunk_id"] = sentence.chunk_id
         meta["sentence_index"] = sentence.index

@@ -9,6 +9,7 @@ from pathlib import Path
 from index import modelfiles
 from index.embedder import Embedder, LlamaEmbedder, prepare_default_embedder
 from index.errors import ModelFileError, UserError
+from index.progress import ProgressMode
 from index.ingest import IngestReport
 from index.ingest import ingest as run_ingest
 from index.store import ChromaStore, DocRecord, WriterLock
@@ -114,7 +115,7 @@ class App:
         self,
         paths: Sequence[Path],
         report: Callable[[str], None] | None = None,
-        progress: bool = False,
+        progress: ProgressMode = "off",
         on_file: Callable[[int, int, str], None] | None = None,
         urls: Sequence[str] = (),
         feeds: Sequence[str] = (),

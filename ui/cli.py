@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,6 +18,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import click  # noqa: E402
 
 from index.errors import UserError  # noqa: E402
+from index.progress import Progress, auto_mode  # noqa: E402
+from index.progress import line as progress_text  # noqa: E402
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -97,6 +100,7 @@ def cli() -> None:
 )
 @click.option("--max-file-mb", type=float, help="Skip files (and fetched pages) larger than this.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report.")
+@click.option("--quiet", is_flag=True, help="No progress bar or progress lines.")
 @handle_errors
 def ingest(
     paths: tuple[Path, ...],
@@ -104,6 +108,7 @@ def ingest(
     feeds: tuple[str, ...],
     allow_private: bool,
     as_json: bool,
+    quiet: bool,
     max_file_mb: float | None,
     **flags: Any,
 ) -> None:
@@ -115,7 +120,7 @@ def ingest(
     report = app.ingest(
         list(paths),
         report=log_line,
-        progress=sys.stderr.isatty() and not as_json,
+        progress=auto_mode(quiet),
         urls=urls,
         feeds=feeds,
         allow_private=allow_private,
@@ -297,13 +302,15 @@ def summarize(
     summarizer = app.summarizer
     docs = summarizer.select_documents(doc_id, all_docs, topic, since, until)
 
+    reading = Progress(len(docs), "articles", auto_mode() if len(docs) > 1 else "off", log, desc="reading")
+
     def progress(done: int, total: int) -> None:
-        if total > 1 and not as_json:
-            log(f"reading {done}/{total} articles")
+        reading.advance(done - reading.done)
 
     result = summarizer.summarize(
         docs, Options(sentences=sentences, max_words=words), topic=topic, progress=progress
     )
+    reading.close()
     data = result.to_json()
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False))
@@ -525,12 +532,14 @@ def eval_command(
             log(f"indexed {corpus} ({report.chunks_written} chunks) in {report.seconds:.1f}s")
         tty = sys.stderr.isatty()
         done = [0]
+        started = [time.monotonic()]
 
         def progress_line(row: dict[str, Any]) -> None:
             done[0] += 1
             if not tty:
                 took = row.get("timings", {}).get("total_s", 0.0)
-                log(f"[{done[0]}/{len(items)}] {row['id']}: {row['mode'] or 'not scored'} ({took:.2f}s)")
+                so_far = progress_text(done[0], len(items), "items", time.monotonic() - started[0])
+                log(f"{so_far} · {row['id']}: {row['mode'] or 'not scored'} ({took:.2f}s)")
 
         options = answer_options(app, k, None, None, None)
         rows = run_items(
@@ -539,6 +548,7 @@ def eval_command(
         baseline_rows = []
         if baseline:
             done[0] = 0
+            started[0] = time.monotonic()
             options.baseline = True
             baseline_rows = run_items(items, app.answerer, options, progress=tty, on_row=progress_line)
     if out:
