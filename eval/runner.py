@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,19 @@ def score_answer(item: dict[str, Any], answer: Answer, k: int) -> dict[str, Any]
     }
 
 
+def relative_time(item: dict[str, Any], as_of: date | None) -> bool:
+    """Does the question say "this week", "on Tuesday", "recently"? Reported as its own category."""
+    from rag.timewindow import resolve
+
+    return resolve(item["question"], asked_on(item) or as_of or date.today()) is not None
+
+
+def asked_on(item: dict[str, Any]) -> date | None:
+    """The date an item was asked (news quizzes say "this week"); `--as-of` fills in when absent."""
+    value = item.get("asked_on")
+    return date.fromisoformat(str(value)[:10]) if value else None
+
+
 def run_items(
     items: Sequence[dict[str, Any]],
     answerer: Answerer,
@@ -75,6 +89,7 @@ def run_items(
         row: dict[str, Any] = {
             "id": item["id"],
             "kind": item["kind"],
+            "relative_time": item["kind"] != "summary" and relative_time(item, options.as_of),
             "category": item["category"],
             "split": item["split"],
             "question": item["question"],
@@ -97,7 +112,7 @@ def run_items(
             history = [tuple(turn) for turn in item.get("history", [])]
             # Asked once with every answer kept, so the risk-coverage curve can show what other
             # thresholds would give; the row itself is what `rag ask` would have said.
-            unfiltered = replace(options, answer_threshold=0.0)
+            unfiltered = replace(options, answer_threshold=0.0, as_of=asked_on(item) or options.as_of)
             raw = answerer.ask(item["question"], unfiltered, history=history)  # type: ignore[arg-type]
             answer = withhold(raw, options.answer_threshold)
             data = answer.to_json()
@@ -165,7 +180,13 @@ def breakdown(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     by_split = {
         s: aggregate([r for r in rows if r["split"] == s]) for s in sorted({r["split"] for r in rows})
     }
-    return {"summary": aggregate(rows), "by_category": by_category, "by_split": by_split}
+    timed = {"relative": True, "absolute": False}
+    by_time = {
+        name: aggregate(chosen)
+        for name, flag in timed.items()
+        if (chosen := [r for r in rows if bool(r.get("relative_time")) == flag])
+    }
+    return {"summary": aggregate(rows), "by_category": by_category, "by_split": by_split, "by_time": by_time}
 
 
 def compare(a: Path, b: Path) -> dict[str, Any]:

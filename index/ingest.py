@@ -78,6 +78,7 @@ def ingest(
     lock_timeout_s: float,
     report: Reporter | None = None,
     progress: ProgressMode = "off",
+    progress_every_s: float = 10.0,
     on_file: Callable[[int, int, str], None] | None = None,
     urls: Sequence[str] = (),
     feeds: Sequence[str] = (),
@@ -87,71 +88,20 @@ def ingest(
     say = report or (lambda _msg: None)
     result = IngestReport()
     started = time.perf_counter()
-
-    skipped_early: list[FileOutcome] = []
-
-    def note_skip(path: Path, why: str) -> None:
-        skipped_early.append(FileOutcome(str(path), "", "skipped", why))
-        say(f"{path}: {why}")
-
-    embedder = ReusingEmbedder(embedder)
-    candidates: list[Candidate] = discover(paths, note_skip)
-    for url, as_feed in [(u, False) for u in urls] + [(f, True) for f in feeds]:
-        try:
-            candidates.append(
-                fetch_candidate(
-                    url,
-                    as_feed=as_feed,
-                    max_bytes=int(max_file_mb * 1024 * 1024),
-                    timeout_s=fetch_timeout_s,
-                    allow_private=allow_private,
-                )
-            )
-        except FetchError as why:
-            skipped_early.append(FileOutcome(url, "", "skipped", str(why)))
-            say(f"{url}: skipped: {why}")
-    result.outcomes.extend(skipped_early)
-    window = min(chunk_tokens, embedder.window_tokens - 2)
-
+    reusing = ReusingEmbedder(embedder)
+    candidates = _gather(paths, urls, feeds, max_file_mb, fetch_timeout_s, allow_private, result, say)
+    work = _Work(
+        store, reusing, min(chunk_tokens, reusing.window_tokens - 2), chunk_overlap, max_file_mb, result, say
+    )
     with WriterLock(store.index_dir, lock_timeout_s):
         store.ensure_manifest()
         store.check_model()
         result.recovered = store.recover()
         for doc_id in result.recovered:
             say(f"{doc_id}: removed a half-written copy left by an interrupted ingest")
-        bar = Progress(len(candidates), "files", progress, desc="ingest")
-        last_commit = time.monotonic()
-        commit_every_s = COMMIT_EVERY_S
-        small = len(store.documents()) < PER_FILE_COMMIT_BELOW  # a small manifest is cheap to flip per file
+        bar = Progress(len(candidates), "files", progress, desc="ingest", every_s=progress_every_s)
         try:
-            for number, cand in enumerate(candidates, 1):
-                if on_file:
-                    on_file(number, len(candidates), str(cand.path.name))
-                try:
-                    outcomes = _ingest_file(
-                        cand, store, embedder, window, chunk_overlap, max_file_mb, result, say
-                    )
-                except Exception as exc:
-                    if _disk_full(exc):
-                        raise DiskFullError(
-                            f"the disk under {store.index_dir} is full (while indexing {cand.path.name})",
-                            "free some space and run the same ingest again: finished documents are kept",
-                        ) from None
-                    raise
-                result.outcomes.extend(outcomes)
-                bar.advance()
-                for outcome in outcomes:
-                    where = cand.path if outcome.doc_id in ("", cand.doc_id) else outcome.doc_id
-                    if outcome.status == "skipped":
-                        say(f"{where}: skipped: {outcome.detail}")
-                    elif outcome.status == "duplicate":
-                        say(f"{where}: {outcome.detail}")
-                if small or time.monotonic() - last_commit >= commit_every_s:
-                    _commit(store)
-                    last_commit = time.monotonic()
-                    # A flip rewrites the whole manifest: keep it under ~1/10 of the time as it grows.
-                    commit_every_s = max(COMMIT_EVERY_S, 10 * store.last_flip_s)
-                    small = len(store.documents()) < PER_FILE_COMMIT_BELOW
+            _index_files(candidates, work, bar, on_file)
         except BaseException:
             # Ctrl-C, a full disk: finished documents are kept, so running ingest again resumes;
             # the journal names the one cut short, which the next writer removes.
@@ -165,9 +115,98 @@ def ingest(
         if changed or not store.lexical.ids() and store.documents():
             store.rebuild_lexical()
     result.seconds = time.perf_counter() - started
-    result.vectors_reused = embedder.reused
-    result.tokens_embedded = embedder.tokens_embedded
+    result.vectors_reused = reusing.reused
+    result.tokens_embedded = reusing.tokens_embedded
     return result
+
+
+@dataclass
+class _Work:
+    """What every file of one ingest is indexed with."""
+
+    store: ChromaStore
+    embedder: ReusingEmbedder
+    chunk_tokens: int
+    chunk_overlap: int
+    max_file_mb: float
+    result: IngestReport
+    say: Reporter
+
+
+def _gather(
+    paths: Sequence[Path],
+    urls: Sequence[str],
+    feeds: Sequence[str],
+    max_file_mb: float,
+    timeout_s: float,
+    allow_private: bool,
+    result: IngestReport,
+    say: Reporter,
+) -> list[Candidate]:
+    """Files and folders on disk, then the pages and feeds the user named (fetched before the lock)."""
+
+    def note_skip(where: Path | str, why: str) -> None:
+        result.outcomes.append(FileOutcome(str(where), "", "skipped", why))
+        say(f"{where}: {why}")
+
+    candidates = discover(paths, note_skip)
+    for url, as_feed in [(u, False) for u in urls] + [(f, True) for f in feeds]:
+        try:
+            candidates.append(
+                fetch_candidate(
+                    url,
+                    as_feed=as_feed,
+                    max_bytes=int(max_file_mb * 1024 * 1024),
+                    timeout_s=timeout_s,
+                    allow_private=allow_private,
+                )
+            )
+        except FetchError as why:
+            note_skip(url, f"skipped: {why}")
+    return candidates
+
+
+def _index_files(
+    candidates: Sequence[Candidate],
+    work: _Work,
+    bar: Progress,
+    on_file: Callable[[int, int, str], None] | None,
+) -> None:
+    """Each file in turn; commits paced so that rewriting the manifest stays a small share of the work."""
+    store = work.store
+    last_commit = time.monotonic()
+    commit_every_s = COMMIT_EVERY_S
+    small = len(store.documents()) < PER_FILE_COMMIT_BELOW  # a small manifest is cheap to flip per file
+    for number, cand in enumerate(candidates, 1):
+        if on_file:
+            on_file(number, len(candidates), str(cand.path.name))
+        try:
+            outcomes = _ingest_file(cand, work)
+        except Exception as exc:
+            if _disk_full(exc):
+                raise DiskFullError(
+                    f"the disk under {store.index_dir} is full (while indexing {cand.path.name})",
+                    "free some space and run the same ingest again: finished documents are kept",
+                ) from None
+            raise
+        work.result.outcomes.extend(outcomes)
+        bar.advance()
+        _report(cand, outcomes, work.say)
+        if small or time.monotonic() - last_commit >= commit_every_s:
+            _commit(store)
+            last_commit = time.monotonic()
+            # A flip rewrites the whole manifest: keep it under ~1/10 of the time as it grows.
+            commit_every_s = max(COMMIT_EVERY_S, 10 * store.last_flip_s)
+            small = len(store.documents()) < PER_FILE_COMMIT_BELOW
+
+
+def _report(cand: Candidate, outcomes: Sequence[FileOutcome], say: Reporter) -> None:
+    for outcome in outcomes:
+        where = cand.path if outcome.doc_id in ("", cand.doc_id) else outcome.doc_id
+        if outcome.status == "skipped":
+            say(f"{where}: skipped: {outcome.detail}")
+        elif outcome.status == "duplicate":
+            say(f"{where}: {outcome.detail}")
 
 
 def _commit(store: ChromaStore) -> None:
@@ -190,22 +229,13 @@ def _disk_full(exc: BaseException) -> bool:
     return "no space left" in text or "disk is full" in text or "database or disk is full" in text
 
 
-def _ingest_file(
-    cand: Candidate,
-    store: ChromaStore,
-    embedder: Embedder,
-    chunk_tokens: int,
-    chunk_overlap: int,
-    max_file_mb: float,
-    result: IngestReport,
-    say: Reporter,
-) -> list[FileOutcome]:
+def _ingest_file(cand: Candidate, work: _Work) -> list[FileOutcome]:
     """Every document of one file (a feed holds many); a file that cannot be read is one skip."""
     try:
-        docs = load_documents(cand, max_file_mb, warn=lambda line: say(f"{cand.path}: {line}"))
+        docs = load_documents(cand, work.max_file_mb, warn=lambda line: work.say(f"{cand.path}: {line}"))
     except SkipFile as why:
         return [FileOutcome(str(cand.path), cand.doc_id, "skipped", str(why))]
-    return [_ingest_document(doc, cand, store, embedder, chunk_tokens, chunk_overlap, result) for doc in docs]
+    return [_ingest_document(doc, cand, work) for doc in docs]
 
 
 def _embed_document(
@@ -239,7 +269,7 @@ def pooled_chunk_vectors(
     per sentence. A chunk that holds no sentence (none in practice) is embedded itself.
     """
     ends = [s.end for s in sentences]
-    matrix = np.asarray(sentence_vectors, dtype=np.float64).reshape(len(sentences), -1)
+    matrix = np.asarray(sentence_vectors, dtype=np.float64)
     out: list[list[float] | None] = []
     alone: list[int] = []
     for number, chunk in enumerate(chunks):
@@ -265,15 +295,8 @@ def pooled_chunk_vectors(
     return [v for v in out if v is not None]
 
 
-def _ingest_document(
-    doc: Document,
-    cand: Candidate,
-    store: ChromaStore,
-    embedder: Embedder,
-    chunk_tokens: int,
-    chunk_overlap: int,
-    result: IngestReport,
-) -> FileOutcome:
+def _ingest_document(doc: Document, cand: Candidate, work: _Work) -> FileOutcome:
+    store, result = work.store, work.result
     existing = store.find(doc.doc_id)
     if existing and existing.content_hash == doc.content_hash:
         return FileOutcome(str(cand.path), doc.doc_id, "unchanged", "already up to date", existing.n_chunks)
@@ -288,7 +311,7 @@ def _ingest_document(
         )
     try:
         chunks, sentences, chunk_vectors, sentence_vectors = _embed_document(
-            doc, embedder, chunk_tokens, chunk_overlap, result
+            doc, work.embedder, work.chunk_tokens, work.chunk_overlap, result
         )
     except SkipFile as why:
         return FileOutcome(str(cand.path), doc.doc_id, "skipped", str(why))

@@ -67,6 +67,7 @@ class Hit:
     text: str
     score: float
     metadata: dict[str, Any]
+    vector: list[float] | None = None  # filled when the query asked for vectors
 
 
 class Store(Protocol):
@@ -444,7 +445,7 @@ class ChromaStore:
         ]
         if include_vectors:  # saves a second round trip for the vectors of the hits
             for hit, vec in zip(hits, res["embeddings"][0], strict=True):
-                hit.metadata["_vector"] = np.asarray(vec, dtype=np.float64).tolist()
+                hit.vector = np.asarray(vec, dtype=np.float64).tolist()
         return hits
 
     def get(
@@ -460,10 +461,10 @@ class ChromaStore:
         )
         hits = []
         for pos, (i, d, m) in enumerate(zip(res["ids"], res["documents"], res["metadatas"], strict=True)):
-            meta = dict(m or {})
-            if include_vectors:
-                meta["_vector"] = np.asarray(res["embeddings"][pos], dtype=np.float64).tolist()
-            hits.append(Hit(id=i, text=d or "", score=0.0, metadata=meta))
+            vector = (
+                np.asarray(res["embeddings"][pos], dtype=np.float64).tolist() if include_vectors else None
+            )
+            hits.append(Hit(id=i, text=d or "", score=0.0, metadata=dict(m or {}), vector=vector))
         return hits
 
     def vectors(self, collection: str, ids: Sequence[str]) -> dict[str, list[float]]:

@@ -12,6 +12,7 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
+from datetime import date
 from typing import Any, Literal
 
 from index.errors import UserError
@@ -19,11 +20,12 @@ from index.store import CHUNKS
 from rag import qtype
 from rag import query as q
 from rag import text as t
-from rag.conflicts import find_conflicts
+from rag.conflicts import Conflict, find_conflicts
 from rag.judge import judge, passage_context
 from rag.llm import ChatModel, TokenSink
 from rag.prompts import render
-from rag.retrieve import Evidence, Retriever
+from rag.retrieve import Evidence, Retrieval, Retriever
+from rag.timewindow import TimeWindow, resolve
 
 # span: a name, figure or date found in a cited sentence; generated: the model's sentence, verified;
 # extractive: the cited sentence quoted; abstained: "the articles don't say" with the closest passages.
@@ -63,6 +65,28 @@ class Citation:
 
 
 @dataclass
+class Timings:
+    """Where an answer's time went; `total_s` excludes model loading (`load_s`)."""
+
+    load_s: float = 0.0
+    retrieve_s: float = 0.0
+    generate_s: float = 0.0
+    total_s: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @classmethod
+    def of_parts(cls, parts: Sequence[Timings]) -> Timings:
+        """A question answered in parts took the sum of its parts."""
+        return cls(
+            retrieve_s=round(sum(p.retrieve_s for p in parts), 4),
+            generate_s=round(sum(p.generate_s for p in parts), 4),
+            prompt_tokens=sum(p.prompt_tokens for p in parts),
+            completion_tokens=sum(p.completion_tokens for p in parts),
+        )
+
+
+@dataclass
 class Answer:
     question: str
     answer: str
@@ -70,14 +94,15 @@ class Answer:
     abstained: bool
     citations: list[Citation]
     closest: list[Citation]
-    conflicts: list[dict[str, Any]]
-    timings: dict[str, float | int]
+    conflicts: list[Conflict]
+    timings: Timings
     draft: str = ""
     standalone_question: str = ""
     dropped: list[str] = field(default_factory=list)
     retrieved_docs: list[str] = field(default_factory=list)  # evidence order, for retrieval metrics
     confidence: float = 0.0  # 0-1; an answer below `answer_threshold` is not given
     nearest: list[Citation] = field(default_factory=list)  # shown as `closest` if it is withheld
+    time_window: dict[str, Any] | None = None  # the dates a relative time in the question resolved to
 
     def to_json(self) -> dict[str, Any]:
         keys = (
@@ -89,6 +114,7 @@ class Answer:
             "citations",
             "closest",
             "conflicts",
+            "time_window",
             "timings",
         )
         data = asdict(self)
@@ -106,6 +132,7 @@ class AnswerOptions:
     until: str | None = None
     min_key_coverage: float = 0.6
     answer_threshold: float = 0.6
+    as_of: date | None = None  # "this week" is read against this date; articles after it are unused
     baseline: bool = False  # the usual recipe (top-k chunks, "cite your sources"), for comparison only
 
 
@@ -298,24 +325,22 @@ def _spell_date(iso: str) -> str:
 
 
 def add_conflict_notes(
-    text: str, citations: list[Citation], conflicts: list[dict[str, Any]], evidence: Sequence[Evidence]
+    text: str, citations: list[Citation], conflicts: list[Conflict], evidence: Sequence[Evidence]
 ) -> tuple[str, list[Citation]]:
     """Say where the articles disagree, citing both sides, instead of silently picking one."""
     citations = list(citations)
     notes = []
     for conflict in conflicts[:2]:
         marks = []
-        for side in conflict["sides"]:
-            existing = next(
-                (c for c in citations if c.doc_id == side["doc_id"] and c.start == side["start"]), None
-            )
+        for side in conflict.sides:
+            existing = next((c for c in citations if c.doc_id == side.doc_id and c.start == side.start), None)
             if existing is None:
-                ev = next(e for e in evidence if e.doc_id == side["doc_id"] and e.start == side["start"])
+                ev = next(e for e in evidence if e.doc_id == side.doc_id and e.start == side.start)
                 existing = Citation.from_evidence(len(citations) + 1, ev)
                 citations.append(existing)
-            value = _spell_date(side["value"]) if conflict["kind"] == "date" else side["value"]
+            value = _spell_date(side.value) if conflict.kind == "date" else side.value
             marks.append(f"{value} [{existing.n}]")
-        notes.append(render(f"conflict_{conflict['kind']}", first=marks[0], second=marks[1]))
+        notes.append(render(f"conflict_{conflict.kind}", first=marks[0], second=marks[1]))
     return " ".join([text, *notes]), citations
 
 
@@ -329,18 +354,6 @@ def draft_messages(question: str, evidence: Sequence[Evidence]) -> list[dict[str
         {"role": "system", "content": render("system")},
         {"role": "user", "content": render("answer", evidence=format_evidence(evidence), question=question)},
     ]
-
-
-def answer_messages(question: str, evidence: Sequence[Evidence]) -> list[dict[str, str]]:
-    """System prompt and worked examples first: a static prefix llama.cpp keeps in its KV cache."""
-    messages = [{"role": "system", "content": render("system")}]
-    for n in (1, 2):
-        messages.append({"role": "user", "content": render(f"example_question_{n}")})
-        messages.append({"role": "assistant", "content": render(f"example_answer_{n}")})
-    messages.append(
-        {"role": "user", "content": render("answer", evidence=format_evidence(evidence), question=question)}
-    )
-    return messages
 
 
 CONTROL_TOKENS = re.compile(r"<\|[^|>]{0,40}\|>|</?s>|\[/?INST\]|<<\/?SYS>>", re.I)
@@ -440,10 +453,10 @@ EXTRACTIVE_DISCOUNT = 0.8  # a quoted sentence answers less directly than a veri
 HEAD_FIT_SCALE = 0.45  # MiniLM cosine of a noun and a typical instance of it ("river", "Danube")
 
 
-def _add_usage(timings: dict[str, float | int], completion: Any) -> None:
-    timings["generate_s"] = round(float(timings["generate_s"]) + completion.seconds, 4)
-    timings["prompt_tokens"] = int(timings["prompt_tokens"]) + completion.prompt_tokens
-    timings["completion_tokens"] = int(timings["completion_tokens"]) + completion.completion_tokens
+def _add_usage(timings: Timings, completion: Any) -> None:
+    timings.generate_s = round(timings.generate_s + completion.seconds, 4)
+    timings.prompt_tokens += completion.prompt_tokens
+    timings.completion_tokens += completion.completion_tokens
 
 
 def withhold(answer: Answer, threshold: float) -> Answer:
@@ -477,12 +490,7 @@ def merge_slots(question: str, parts: Sequence[Answer]) -> Answer:
         offset = len(citations)
         citations += [Citation(**{**asdict(c), "n": c.n + offset}) for c in part.citations]
     answered = [p for p in parts if not p.abstained]
-    timings: dict[str, float | int] = {
-        key: round(sum(float(p.timings.get(key, 0)) for p in parts), 4)
-        for key in ("retrieve_s", "generate_s", "prompt_tokens", "completion_tokens")
-    }
-    for key in ("prompt_tokens", "completion_tokens"):
-        timings[key] = int(timings[key])
+    timings = Timings.of_parts([p.timings for p in parts])
     if not answered:
         first = parts[0]
         return Answer(
@@ -495,6 +503,7 @@ def merge_slots(question: str, parts: Sequence[Answer]) -> Answer:
             [],
             timings,
             retrieved_docs=[d for p in parts for d in p.retrieved_docs],
+            time_window=first.time_window,
         )
     return Answer(
         question=question,
@@ -508,6 +517,7 @@ def merge_slots(question: str, parts: Sequence[Answer]) -> Answer:
         retrieved_docs=[d for p in parts for d in p.retrieved_docs],
         confidence=min(p.confidence for p in answered),
         nearest=parts[0].nearest,
+        time_window=parts[0].time_window,
     )
 
 
@@ -545,31 +555,39 @@ class Answerer:
             answer = merge_slots(question, parts)
         else:
             answer = withhold(self._answer(query, opts, on_token), opts.answer_threshold)
-        answer.timings["load_s"] = round(load_s, 4)
-        answer.timings["total_s"] = round(time.perf_counter() - t0, 4)
+        answer.timings.load_s = round(load_s, 4)
+        answer.timings.total_s = round(time.perf_counter() - t0, 4)
         return answer
+
+    def _retrieve(self, query: q.Query, opts: AnswerOptions, window: TimeWindow | None) -> Retrieval:
+        as_of = opts.as_of or date.today()
+
+        def search(within: TimeWindow | None) -> Retrieval:
+            return self.retriever.retrieve(
+                query.search_text,
+                k=opts.k,
+                n_evidence=max(opts.n_evidence, CANDIDATE_POOL) if query.wants_span else opts.n_evidence,
+                doc=opts.doc,
+                since=opts.since,
+                until=opts.until,
+                focus=query.text if query.about else None,
+                as_of=as_of.isoformat(),
+                window=within,
+            )
+
+        found = search(window)
+        if window is not None and window.soft and not found.evidence:
+            found = search(None)  # "recently" prefers recent articles; it does not require them
+        return found
 
     def _answer(self, query: q.Query, opts: AnswerOptions, on_token: TokenSink | None) -> Answer:
         """analyse -> retrieve -> choose -> write -> verify, for one asked slot."""
-        found = self.retriever.retrieve(
-            query.search_text,
-            k=opts.k,
-            n_evidence=max(opts.n_evidence, CANDIDATE_POOL) if query.wants_span else opts.n_evidence,
-            doc=opts.doc,
-            since=opts.since,
-            until=opts.until,
-            focus=query.text if query.about else None,
-        )
+        as_of = opts.as_of or date.today()
+        window = resolve(query.text, as_of) or (resolve(query.about, as_of) if query.about else None)
+        found = self._retrieve(query, opts, window)
         pool = found.evidence
         evidence = pool[: opts.n_evidence]
-        timings: dict[str, float | int] = {
-            "load_s": 0.0,
-            "retrieve_s": round(found.seconds, 4),
-            "generate_s": 0.0,
-            "total_s": 0.0,
-            "prompt_tokens": 0,
-            "completion_tokens": 0,
-        }
+        timings = Timings(retrieve_s=round(found.seconds, 4))
         result = Answer(
             question=query.text,
             answer=render("abstain", question=query.text),
@@ -582,7 +600,13 @@ class Answerer:
             nearest=[Citation.from_evidence(n, e) for n, e in enumerate(pool[:3], 1)],
             standalone_question=query.search_text,
             retrieved_docs=[e.doc_id for e in pool],
+            time_window=window.to_json() if window else None,
         )
+        if window is not None and not window.soft and not pool:
+            result.answer = render("abstain_window", window=window.describe(), question=query.text)
+            nearby = self._retrieve(query, opts, None).evidence[:3]  # outside the window, not cited
+            result.closest = result.nearest = [Citation.from_evidence(n, e) for n, e in enumerate(nearby, 1)]
+            return result
         coverage, _missing = key_coverage(query.search_text, evidence, specific_from=query.text)
         if not evidence or coverage < opts.min_key_coverage:
             return result
@@ -678,7 +702,7 @@ class Answerer:
             [
                 c
                 for c in find_conflicts(evidence, kinds=("number",))
-                if cited & {(side["doc_id"], side["start"]) for side in c["sides"]}
+                if cited & {(side.doc_id, side.start) for side in c.sides}
             ]
             if query.answer_type in ("number", "duration")
             else []
@@ -742,14 +766,14 @@ class Answerer:
             citations=citations,
             closest=[],
             conflicts=[],
-            timings={
-                "load_s": round(load_s, 4),
-                "retrieve_s": round(retrieve_s, 4),
-                "generate_s": round(completion.seconds, 4),
-                "total_s": round(time.perf_counter() - t0, 4),
-                "prompt_tokens": completion.prompt_tokens,
-                "completion_tokens": completion.completion_tokens,
-            },
+            timings=Timings(
+                load_s=round(load_s, 4),
+                retrieve_s=round(retrieve_s, 4),
+                generate_s=round(completion.seconds, 4),
+                total_s=round(time.perf_counter() - t0, 4),
+                prompt_tokens=completion.prompt_tokens,
+                completion_tokens=completion.completion_tokens,
+            ),
             draft=text,
             standalone_question=query,
             retrieved_docs=[str(h.metadata["doc_id"]) for h in chunks],

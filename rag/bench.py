@@ -9,13 +9,14 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from index.errors import UserError
 from index.store import CHUNKS
-from rag.answer import answer_messages
+from rag.answer import draft_messages
 from rag.retrieve import Evidence
 
 BENCH_PROMPT_SENTENCES = [
@@ -33,6 +34,11 @@ QUESTIONS = [
     "How much did the strike cost the port company?",
     "Who voted against the budget?",
 ]
+
+
+def bench_messages(question: str, evidence: Sequence[Evidence]) -> list[dict[str, str]]:
+    """Exactly what `ask` sends the model for this question and evidence."""
+    return draft_messages(question, evidence)
 
 
 def _median(values: list[float]) -> float:
@@ -95,8 +101,6 @@ def _bare_embed_times(embedder: Any, texts: list[str], repeats: int) -> list[flo
 def bench(
     app: Any, repeats: int = 5, corpus: Path | None = None, log: Callable[[str], None] = print
 ) -> dict[str, Any]:
-    from llama_cpp import Llama
-
     from rag.llm import LlamaChatModel
 
     results: dict[str, Any] = {"settings": {}}
@@ -113,6 +117,17 @@ def bench(
     _ = app.embedder.dimension
     load_embed = time.perf_counter() - t0
     results["load"] = {"chat_s": round(load_chat, 3), "embedder_s": round(load_embed, 3)}
+    results["settings"], results["generation"] = _bench_generation(chat, repeats, log)
+    results["embedding"] = _bench_embedding(app.embedder, repeats, log)
+    results.update(_bench_corpus(app, chat, repeats, corpus, log))
+    return results
+
+
+def _bench_generation(
+    chat: Any, repeats: int, log: Callable[[str], None]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Our streamed generation against a bare llama-cpp-python loop on the same weights."""
+    from llama_cpp import Llama
 
     evidence = [
         Evidence(f"b{i}", "bench", "bench#0", "Bench", None, None, 0, 1, s, 1.0)
@@ -123,7 +138,7 @@ def bench(
     log("generation: our path vs a bare llama-cpp-python loop (interleaved)")
     bare = Llama(model_path=str(chat.model_path), verbose=False, **chat.settings)
     ours_effective, bare_effective = _effective(chat.load()), _effective(bare)
-    results["settings"] = {
+    settings = {
         "model": str(chat.model_path),
         "ours": ours_effective,
         "bare": bare_effective,
@@ -132,7 +147,7 @@ def bench(
     ours_ttft, ours_rate, warm_ttft, bare_rate, bare_ttft = [], [], [], [], []
     # Interleaved, so that a slow spell of the machine (frequency, a neighbour) hits both sides alike.
     for r in range(repeats):
-        messages = answer_messages(QUESTIONS[r % len(QUESTIONS)] + f" ({r})", evidence)
+        messages = bench_messages(QUESTIONS[r % len(QUESTIONS)] + f" ({r})", evidence)
         chat.forget_prompts()  # cold: neither the context nor the prompt cache holds a prefix
 
         def run_ours(sink: Callable[[str], None], messages: list[dict[str, str]] = messages) -> int:
@@ -168,7 +183,7 @@ def bench(
         bare_rate.append(rate)
     bare.close()
     prompt_tokens = len(chat.load().tokenize(str(messages).encode()))
-    results["generation"] = {
+    return settings, {
         "tokens_per_s": round(_median(ours_rate), 1),
         "bare_tokens_per_s": round(_median(bare_rate), 1),
         "ratio_vs_bare": round(_median(ours_rate) / _median(bare_rate), 3) if _median(bare_rate) else None,
@@ -178,16 +193,18 @@ def bench(
         "prompt_tokens_approx": prompt_tokens,
     }
 
+
+def _bench_embedding(embedder: Any, repeats: int, log: Callable[[str], None]) -> dict[str, Any]:
     log("embedding throughput")
     texts = [f"{s} Item {i}." for i in range(40) for s in BENCH_PROMPT_SENTENCES][:240]
-    n_tokens = sum(app.embedder.count_tokens(x) for x in texts)
+    n_tokens = sum(embedder.count_tokens(x) for x in texts)
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        app.embedder.embed(texts)
+        embedder.embed(texts)
         times.append(time.perf_counter() - t0)
-    bare_times = _bare_embed_times(app.embedder, texts, repeats)
-    results["embedding"] = {
+    bare_times = _bare_embed_times(embedder, texts, repeats)
+    return {
         "texts": len(texts),
         "tokens": n_tokens,
         "chunks_per_s": round(len(texts) / _median(times), 1),
@@ -195,7 +212,13 @@ def bench(
         "bare_tokens_per_s": round(n_tokens / _median(bare_times), 1) if bare_times else None,
     }
 
+
+def _bench_corpus(
+    app: Any, chat: Any, repeats: int, corpus: Path | None, log: Callable[[str], None]
+) -> dict[str, Any]:
+    """Ingest, retrieval and ask over a small corpus (the sample articles unless told)."""
     log("ingest, retrieval and ask on the sample corpus")
+    results: dict[str, Any] = {}
     from rag.factory import App
     from rag.settings import Settings
 
@@ -216,6 +239,11 @@ def bench(
             "seconds": round(ingest_s, 3),
             "chunks_per_s": round(report.chunks_written / ingest_s, 2),
             "rows_per_s": round((report.chunks_written + report.sentences_written) / ingest_s, 2),
+            "tokens_in_documents": report.tokens_in_documents,
+            "tokens_embedded": report.tokens_embedded,
+            "tokens_embedded_per_document_token": round(
+                report.tokens_embedded / max(1, report.tokens_in_documents), 3
+            ),
         }
         store = local.store()
         retriever = local.answerer.retriever
@@ -236,7 +264,7 @@ def bench(
             "lexical_p50_ms": round(_median(lexical) * 1000, 2),
             "p50_ms": round(_median(fused) * 1000, 2),
         }
-        asks = [local.answerer.ask(q, local.answer_options()).timings for q in QUESTIONS]
+        asks = [asdict(local.answerer.ask(q, local.answer_options()).timings) for q in QUESTIONS]
         results["ask"] = {
             "p50_s": round(_median([a["total_s"] for a in asks]), 3),
             "retrieve_p50_s": round(_median([a["retrieve_s"] for a in asks]), 3),

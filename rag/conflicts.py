@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from itertools import combinations
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -40,22 +41,36 @@ def _cosine(a: Evidence, b: Evidence) -> float:
     return float(np.dot(np.asarray(a.vector), np.asarray(b.vector)))
 
 
-def _side(ev: Evidence, value: str) -> dict[str, Any]:
-    return {
-        "doc_id": ev.doc_id,
-        "title": ev.title,
-        "date": ev.date,
-        "value": value,
-        "text": ev.text,
-        "start": ev.start,
-        "end": ev.end,
-    }
+@dataclass
+class ConflictSide:
+    """One article's side: the value it gives and the sentence that gives it."""
+
+    doc_id: str
+    title: str
+    date: str | None
+    value: str
+    text: str
+    start: int
+    end: int
 
 
-def find_conflicts(
-    evidence: Sequence[Evidence], kinds: Sequence[str] = ("date", "number")
-) -> list[dict[str, Any]]:
-    conflicts: list[dict[str, Any]] = []
+@dataclass
+class Conflict:
+    kind: Literal["date", "number"]
+    about: str
+    sides: list[ConflictSide] = field(default_factory=list)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Conflict:
+        return cls(data["kind"], data["about"], [ConflictSide(**side) for side in data["sides"]])
+
+
+def _side(ev: Evidence, value: str) -> ConflictSide:
+    return ConflictSide(ev.doc_id, ev.title, ev.date, value, ev.text, ev.start, ev.end)
+
+
+def find_conflicts(evidence: Sequence[Evidence], kinds: Sequence[str] = ("date", "number")) -> list[Conflict]:
+    conflicts: list[Conflict] = []
     seen: set[tuple[str, str, str]] = set()
     for a, b in combinations(evidence, 2):
         if a.doc_id == b.doc_id:
@@ -76,9 +91,7 @@ def find_conflicts(
             key = ("date", *sorted((a.doc_id, b.doc_id)))
             if apart >= MIN_DAYS_APART and key not in seen:
                 seen.add(key)  # type: ignore[arg-type]
-                conflicts.append(
-                    {"kind": "date", "about": about, "sides": [_side(a, a.date), _side(b, b.date)]}
-                )
+                conflicts.append(Conflict("date", about, [_side(a, a.date), _side(b, b.date)]))
         fig_a, fig_b = (_figures(a.text), _figures(b.text)) if "number" in kinds else ({}, {})
         for unit in sorted(set(fig_a) & set(fig_b)):
             if fig_a[unit] != fig_b[unit]:
@@ -86,11 +99,6 @@ def find_conflicts(
                 if key in seen:
                     continue
                 seen.add(key)  # type: ignore[arg-type]
-                conflicts.append(
-                    {
-                        "kind": "number",
-                        "about": f"{unit} ({about})",
-                        "sides": [_side(a, fig_a[unit]), _side(b, fig_b[unit])],
-                    }
-                )
+                sides = [_side(a, fig_a[unit]), _side(b, fig_b[unit])]
+                conflicts.append(Conflict("number", f"{unit} ({about})", sides))
     return conflicts

@@ -9,9 +9,9 @@ from pathlib import Path
 from index import modelfiles
 from index.embedder import Embedder, LlamaEmbedder, prepare_default_embedder
 from index.errors import ModelFileError, UserError
-from index.progress import ProgressMode
 from index.ingest import IngestReport
 from index.ingest import ingest as run_ingest
+from index.progress import ProgressMode
 from index.store import ChromaStore, DocRecord, WriterLock
 from rag.answer import Answerer, AnswerOptions
 from rag.llm import ChatModel, LlamaChatModel, OpenAIChatModel, gpu_offload_supported
@@ -132,6 +132,7 @@ class App:
             lock_timeout_s=s.lock_timeout_s,
             report=report,
             progress=progress,
+            progress_every_s=s.progress_every_s,
             on_file=on_file,
             urls=urls,
             feeds=feeds,
@@ -199,6 +200,7 @@ class App:
             max_tokens=s.max_tokens,
             temperature=s.temperature,
             answer_threshold=s.answer_threshold,
+            as_of=s.as_of,
         )
         for key, value in overrides.items():
             if value is not None:

@@ -26,9 +26,9 @@ class Verdict:
 def passage_context(text: str, title: str = "", date: str | None = None) -> str:
     """A cited passage as a reader sees it: the article's title and date frame the sentence.
 
-    "The Independence Day call lasted 40 minutes" is supported by "Their conversation lasted 40
-    minutes" in an article titled "... Speak on Independence Day ..." (as in ALCE, where passages
-    carry their titles). The date is spelled out so "the July call" can be checked against it.
+    "The carnival parade lasted three hours" is supported by "It lasted three hours" in an article
+    titled "... Carnival Parade Returns ..." (as in ALCE, where passages carry their titles). The
+    date is spelled out so "the May parade" can be checked against it.
     """
     parts = [title.strip().rstrip(".…") + "." if title.strip() else "", text]
     if date:

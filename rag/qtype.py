@@ -70,7 +70,7 @@ _HOW_LONG_THING = re.compile(
 
 def _duration_of(answer: str, question: str) -> bool:
     """A duration answers "how long was the call" only when it is the call's: "an hour-long call",
-    "the call lasted 40 minutes" — not "a 30-day ceasefire" in a sentence that mentions the call."""
+    "the parade lasted three hours" — not "a 30-day permit" in a sentence that mentions the parade."""
     folded = t.fold(answer)
     durations = list(DURATION.finditer(folded))
     if not durations:
@@ -132,7 +132,9 @@ def satisfies(kind: str | None, answer: str, question: str) -> bool:
     asked = t.haystack(question)
     new_names = {n for n in t.names(answer) - acronyms if not t.name_in(n, asked)}
     if kind == "place":  # "the President" is not a place; a title or nationality answers no "where"
-        new_names = {n for n in new_names if n not in t.TITLE_WORDS}
+        from rag.query import demonyms
+
+        new_names = {n for n in new_names if n not in t.TITLE_WORDS and n not in demonyms(answer)}
     if kind == "person":  # "the Ministry", "the Town Hall": institutions, not who said it
         folded = t.fold(answer)
         new_names = {

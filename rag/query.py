@@ -99,6 +99,12 @@ def nlp() -> Language:
     return pipeline
 
 
+def demonyms(text: str) -> frozenset[str]:
+    """Nationality and group words as the parser reads them in context ("the Dutch minister"):
+    capitalised, yet they name no one and no place."""
+    return frozenset(tok.text.lower() for ent in parse(text).ents if ent.label_ == "NORP" for tok in ent)
+
+
 @lru_cache(maxsize=8192)
 def parse(text: str) -> Doc:
     """Cached: the same evidence sentences come back for related questions."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +14,7 @@ import numpy as np
 from index.embedder import Embedder
 from index.store import CHUNKS, SENTENCES, Hit, Store
 from rag import text as t
+from rag.timewindow import TimeWindow
 
 RRF_K = 60
 HEADLINE_PENALTY = 0.15
@@ -44,6 +45,14 @@ class Evidence:
     dense: float = 0.0
     lexical: float = 0.0
     vector: list[float] | None = field(default=None, repr=False)
+
+
+@dataclass
+class _Pool:
+    chunk_hits: list[Hit]
+    candidates: dict[str, Hit]
+    fused: dict[str, float]
+    vectors: dict[str, list[float]]
 
 
 @dataclass
@@ -99,6 +108,10 @@ def lexical_overlap(question_terms: set[str], terms: set[str], idf: dict[str, fl
     return sum(weight.get(q, 1.0) for q in question_terms & terms) / total
 
 
+LEXICAL_WIDEN = 4
+NOTHING: dict[str, Any] = {"doc_id": {"$in": []}}  # a window no article is dated in
+
+
 def build_where(
     doc: str | None = None, since: str | None = None, until: str | None = None
 ) -> dict[str, Any] | None:
@@ -134,22 +147,75 @@ class Retriever:
         since: str | None = None,
         until: str | None = None,
         focus: str | None = None,
+        as_of: str | None = None,
+        window: TimeWindow | None = None,
     ) -> Retrieval:
-        """Evidence sentences for `question`; `focus` (a follow-up as typed) weighs its own terms double."""
+        """Evidence sentences for `question`; `focus` (a follow-up as typed) weighs its own terms double.
+
+        Articles dated after `as_of` are not used (undated ones are); a `window` keeps only articles
+        dated inside it."""
         from rag import qtype
 
         t0 = time.perf_counter()
         q_vec = np.asarray(self.embedder.embed([question])[0])
-        where = build_where(doc, since, until)
+        where = self._dated_where(build_where(doc, since, until), as_of, window)
         complete = self.store.content_hashes()
 
         def usable(h: Hit) -> bool:
             """Only rows of complete documents: a write in progress (or killed) stays invisible."""
             meta = h.metadata
-            return complete.get(str(meta.get("doc_id"))) == meta.get("content_hash") and in_window(
-                meta.get("date") or None, since, until
+            dated = meta.get("date") or None
+            return (
+                complete.get(str(meta.get("doc_id"))) == meta.get("content_hash")
+                and in_window(dated, since, until)
+                and (not as_of or not dated or dated <= as_of)
+                and (window is None or window.holds(dated))
             )
 
+        if where == NOTHING:
+            return Retrieval(question, [], [], time.perf_counter() - t0)
+
+        widen = LEXICAL_WIDEN if (as_of or window) else 1  # BM25 cannot filter by date: read further
+        pool = self._gather(question, q_vec, k, n_evidence, where, usable, doc, widen)
+        scored = self._score(question, q_vec, pool, focus)
+        chosen = _select(scored, n_evidence, qtype.expected_type(focus or question), focus or question)
+        return Retrieval(question, chosen, pool.chunk_hits, time.perf_counter() - t0)
+
+    def _dated_where(
+        self, where: dict[str, Any] | None, as_of: str | None, window: TimeWindow | None
+    ) -> dict[str, Any] | None:
+        """Chroma compares numbers only, so dates become the ids of the documents they allow."""
+        if not as_of and window is None:
+            return where
+        documents = self.store.documents()
+        if window is not None:
+            allowed = [
+                d
+                for d, r in documents.items()
+                if window.holds(r.date) and (not as_of or (r.date or "") <= as_of)
+            ]
+            if not allowed:
+                return NOTHING
+            clause: dict[str, Any] = {"doc_id": {"$in": allowed}}
+        else:
+            later = [d for d, r in documents.items() if r.date and as_of and r.date > as_of]
+            if not later:
+                return where
+            clause = {"doc_id": {"$nin": later}}
+        return clause if where is None else {"$and": [where, clause]}
+
+    def _gather(
+        self,
+        question: str,
+        q_vec: np.ndarray,
+        k: int,
+        n_evidence: int,
+        where: dict[str, Any] | None,
+        usable: Callable[[Hit], bool],
+        doc: str | None,
+        widen: int = 1,
+    ) -> _Pool:
+        """Candidate sentences: dense hits, BM25 hits and the sentences of the best chunks."""
         chunk_hits = [
             h for h in self.store.query(CHUNKS, q_vec.tolist(), k * 2, where, include_text=False) if usable(h)
         ][:k]
@@ -161,15 +227,25 @@ class Retriever:
             if usable(h)
         ]
         candidates: dict[str, Hit] = {h.id: h for h in sentence_hits}
-        lexical_ranking = [sid for sid, _ in self.store.lexical_search(question, max(4 * n_evidence, 24))]
+        lexical_ranking = [
+            sid for sid, _ in self.store.lexical_search(question, widen * max(4 * n_evidence, 24))
+        ]
         missing_lexical = [sid for sid in lexical_ranking if sid not in candidates]
         fused = rrf([[h.id for h in sentence_hits], lexical_ranking])
         chunk_ids = [h.id for h in chunk_hits]
         for h in self.store.sentence_rows(missing_lexical, chunk_ids, include_vectors=True):
             if h.id not in candidates and (not doc or h.metadata.get("doc_id") == doc) and usable(h):
                 candidates[h.id] = h
-        missing = [i for i, h in candidates.items() if "_vector" not in h.metadata]
+        missing = [i for i, h in candidates.items() if h.vector is None]
         vectors = self.store.vectors(SENTENCES, missing)
+        return _Pool(chunk_hits, candidates, fused, vectors)
+
+    def _score(self, question: str, q_vec: np.ndarray, pool: _Pool, focus: str | None) -> list[Evidence]:
+        """One score per candidate: dense similarity, term overlap, its chunk's rank, BM25 fusion."""
+        from rag import qtype
+
+        candidates, vectors, fused = pool.candidates, pool.vectors, pool.fused
+        chunk_ids = [h.id for h in pool.chunk_hits]
         q_terms = t.key_terms(question)
         focus_terms = t.key_terms(focus) if focus else set()
         candidate_terms = {sid: t.content_terms(h.text) for sid, h in candidates.items()}
@@ -184,14 +260,13 @@ class Retriever:
         chunk_rank = {cid: r for r, cid in enumerate(chunk_ids)}
         scored: list[Evidence] = []
         for sid, hit in candidates.items():
-            vec = hit.metadata.get("_vector")
-            vec = vectors.get(sid) if vec is None else vec
+            vec = vectors.get(sid) if hit.vector is None else hit.vector
             dense = float(np.dot(q_vec, np.asarray(vec))) if vec is not None else hit.score
             title = str(hit.metadata.get("title", ""))
             if title not in title_terms:
                 title_terms[title] = t.content_terms(title)
-            # A sentence often leaves its subject to the headline ("Their conversation lasted 40
-            # minutes"): the title's terms count, less than the sentence's own.
+            # A sentence often leaves its subject to the headline ("It lasted three hours"): the
+            # title's terms count, less than the sentence's own.
             lexical = 0.6 * lexical_overlap(q_terms, candidate_terms[sid], idf) + 0.4 * lexical_overlap(
                 q_terms, candidate_terms[sid] | title_terms[title], idf
             )
@@ -207,42 +282,45 @@ class Retriever:
                 score -= HEADLINE_PENALTY  # headlines and captions match names but rarely answer
             scored.append(evidence_from_hit(hit, score, vec, dense=dense, lexical=lexical))
         scored.sort(key=lambda e: e.score, reverse=True)
-        chosen: list[Evidence] = []
-        seen_texts: list[set[str]] = []
-        typed: list[Evidence] = []  # the best candidates holding the kind of thing asked for
-        for ev in scored:
-            if INSTRUCTION_LIKE.search(ev.text):
-                continue  # text addressed to an AI is not evidence about the news
-            terms = t.content_terms(ev.text)
-            if len(terms) < 2:
-                continue  # headlines of one word, bylines, photo credits
-            if any(len(terms & other) / max(1, len(terms | other)) > 0.8 for other in seen_texts):
-                continue  # the same sentence reported twice
-            if len(chosen) < n_evidence:
-                chosen.append(ev)
-                seen_texts.append(terms)
-            elif wanted and len(typed) < TYPED_POOL and qtype.satisfies(wanted, ev.text, focus or question):
-                typed.append(ev)
-            if len(chosen) >= n_evidence and (not wanted or len(typed) >= TYPED_POOL):
-                break
-        if wanted:
-            # The answer usually sits in the article the best evidence comes from ("how long was the
-            # call in which X was discussed" is answered where X is): its typed sentences go first.
-            leading = {e.doc_id for e in chosen[:2]}
-            typed.sort(key=lambda e: (e.doc_id not in leading, -e.score))
-            answered_here = any(
-                e.doc_id in leading and qtype.satisfies(wanted, e.text, focus or question) for e in chosen
-            )
-            if answered_here or (typed and typed[0].doc_id in leading):
-                typed = [e for e in typed if e.doc_id in leading]  # not another article's figure
-            have = sum(qtype.satisfies(wanted, e.text, focus or question) for e in chosen)
-            # Keep room for a sentence of the asked kind even when its wording matches weakly
-            # ("Their conversation lasted 40 minutes" for "How long did it last?").
-            for ev in typed[: max(0, TYPED_SLOTS - have)]:
-                untyped = [
-                    i for i, e in enumerate(chosen) if not qtype.satisfies(wanted, e.text, focus or question)
-                ]
-                if untyped and ev.score >= chosen[untyped[-1]].score - TYPED_MARGIN:
-                    chosen[untyped[-1]] = ev  # the weakest sentence without one makes room
-                    chosen.sort(key=lambda e: e.score, reverse=True)
-        return Retrieval(question, chosen, chunk_hits, time.perf_counter() - t0)
+        return scored
+
+
+def _select(scored: list[Evidence], n_evidence: int, wanted: str | None, asked: str) -> list[Evidence]:
+    """The best distinct sentences, keeping room for sentences of the kind of thing asked for."""
+    from rag import qtype
+
+    chosen: list[Evidence] = []
+    seen_texts: list[set[str]] = []
+    typed: list[Evidence] = []  # the best candidates holding the kind of thing asked for
+    for ev in scored:
+        if INSTRUCTION_LIKE.search(ev.text):
+            continue  # text addressed to an AI is not evidence about the news
+        terms = t.content_terms(ev.text)
+        if len(terms) < 2:
+            continue  # headlines of one word, bylines, photo credits
+        if any(len(terms & other) / max(1, len(terms | other)) > 0.8 for other in seen_texts):
+            continue  # the same sentence reported twice
+        if len(chosen) < n_evidence:
+            chosen.append(ev)
+            seen_texts.append(terms)
+        elif wanted and len(typed) < TYPED_POOL and qtype.satisfies(wanted, ev.text, asked):
+            typed.append(ev)
+        if len(chosen) >= n_evidence and (not wanted or len(typed) >= TYPED_POOL):
+            break
+    if wanted:
+        # The answer usually sits in the article the best evidence comes from ("how long was the
+        # call in which X was discussed" is answered where X is): its typed sentences go first.
+        leading = {e.doc_id for e in chosen[:2]}
+        typed.sort(key=lambda e: (e.doc_id not in leading, -e.score))
+        answered_here = any(e.doc_id in leading and qtype.satisfies(wanted, e.text, asked) for e in chosen)
+        if answered_here or (typed and typed[0].doc_id in leading):
+            typed = [e for e in typed if e.doc_id in leading]  # not another article's figure
+        have = sum(qtype.satisfies(wanted, e.text, asked) for e in chosen)
+        # Keep room for a sentence of the asked kind even when its wording matches weakly
+        # ("It lasted three hours" for "How long did the parade last?").
+        for ev in typed[: max(0, TYPED_SLOTS - have)]:
+            untyped = [i for i, e in enumerate(chosen) if not qtype.satisfies(wanted, e.text, asked)]
+            if untyped and ev.score >= chosen[untyped[-1]].score - TYPED_MARGIN:
+                chosen[untyped[-1]] = ev  # the weakest sentence without one makes room
+                chosen.sort(key=lambda e: e.score, reverse=True)
+    return chosen

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -91,6 +92,11 @@ class Settings(BaseSettings):
         "don't say and shows the closest passages. Higher is safer and answers less; `rag eval --curve` "
         "shows the trade-off on a question set.",
     )
+    as_of: date | None = Field(
+        None,
+        description="The date questions are asked on (default: today, local time): 'this week' and "
+        "'on Tuesday' are read against it, and articles dated after it are not used.",
+    )
     evidence: int = Field(6, ge=1, le=20, description="Evidence sentences shown to the model.")
     chunk_tokens: int = Field(
         200, ge=32, le=254, description="Chunk size in embedder tokens (window is 256)."
@@ -98,6 +104,9 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(32, ge=0, le=128, description="Overlap between chunks in tokens.")
     max_file_mb: float = Field(20.0, gt=0, description="Files larger than this are skipped at ingest.")
     lock_timeout_s: float = Field(30.0, ge=0, description="How long a writer waits for the index lock.")
+    progress_every_s: float = Field(
+        10.0, gt=0, description="How often long work writes a progress line when stderr is not a terminal."
+    )
     fetch_timeout_s: float = Field(
         20.0, gt=0, description="How long `ingest --url/--feed` waits for a server before skipping that URL."
     )

@@ -26,9 +26,10 @@ import numpy as np
 
 from index.errors import UserError
 from index.store import SENTENCES, ChromaStore
+from rag import query as q
 from rag import text as t
 from rag.answer import Citation, _spell_date, is_headline
-from rag.conflicts import find_conflicts
+from rag.conflicts import Conflict, find_conflicts
 from rag.judge import judge, passage_context
 from rag.llm import ChatModel
 from rag.prompts import render
@@ -63,7 +64,7 @@ class Summary:
     summary: str
     mode: str
     sentences: list[SummarySentence]
-    conflicts: list[dict[str, Any]]
+    conflicts: list[Conflict]
     documents: list[str]
     timings: dict[str, float]
     cached: bool = False
@@ -91,16 +92,16 @@ class _Pick:
 def _article_sentences(store: ChromaStore, doc_id: str) -> list[Evidence]:
     rows = store.get(SENTENCES, {"doc_id": doc_id}, include_vectors=True)
     ordered = sorted(rows, key=lambda r: int(r.metadata["start"]))
-    return [evidence_from_hit(h, 0.0, h.metadata.get("_vector")) for h in ordered]
+    return [evidence_from_hit(h, 0.0, h.vector) for h in ordered]
 
 
 class TermStats:
     """How often each term occurs across what is being summarized: counts, not text, so memory stays
     bounded by the vocabulary however many articles there are.
 
-    A term in few sentences is specific (a weapon's name, a host country); a term that several articles report
-    is an event worth a line (the partial ceasefire). Terms in most sentences (the two presidents'
-    names, "call") carry little, so a summary made of them says nothing.
+    A term in few sentences is specific (a bridge's name, a host town); a term that several articles
+    report is an event worth a line (the road closure). Terms in most sentences (the mayor's name,
+    "council") carry little, so a summary made of them says nothing.
     """
 
     def __init__(self) -> None:
@@ -137,7 +138,7 @@ class _Candidate:
 
 
 def _concepts(text: str) -> tuple[set[str], set[str]]:
-    """Content terms and adjacent pairs ("partial ceasefire", "North Sea"), and which are names or
+    """Content terms and adjacent pairs ("road closure", "North Sea"), and which are names or
     figures (who, how many, when). Pairs tell a specific event from its generic head word."""
     terms = t.content_terms(text)
     pairs: set[str] = set()
@@ -158,7 +159,7 @@ def _concepts(text: str) -> tuple[set[str], set[str]]:
 
 def candidates(sentences: Sequence[Evidence]) -> list[_Candidate]:
     """Sentences a summary may report: not headlines, fragments or first-person quotes. A short
-    sentence qualifies when it states a figure ("The call lasted 40 minutes.")."""
+    sentence qualifies when it states a figure ("The parade lasted three hours.")."""
     usable = [
         s
         for s in sentences
@@ -269,6 +270,62 @@ class Summarizer:
         cached = self._cache_read(key) if use_cache else None
         if cached:
             return cached
+        pool, stats = self._map(doc_ids, opts, topic, progress)
+        select_s = time.perf_counter() - t0
+        groups = select(pool, stats, opts.sentences)
+        if len(doc_ids) > 1:  # events in time order; undated last
+            groups.sort(key=lambda g: (min((m.date or "9999") for m in g.members), -g.score))
+        t1 = time.perf_counter()
+        sentences = [self._write(g, stats) for g in groups]
+        if opts.max_words:
+            sentences = _trim_words(sentences, opts.max_words)
+        citations_seen: dict[tuple[str, int], int] = {}
+        rendered = []
+        for sentence in sentences:
+            for c in sentence.citations:
+                c.n = citations_seen.setdefault((c.doc_id, c.start), len(citations_seen) + 1)
+            markers = "".join(f"[{c.n}]" for c in sentence.citations)
+            body = sentence.text.rstrip(". ")
+            rendered.append(f"{body} {markers}.")
+        pooled = [m for g in groups for m in g.members]
+        conflicts = find_conflicts(pooled) if len(doc_ids) > 1 else []
+        for conflict in conflicts[:2]:
+            marks: list[str] = []
+            cites: list[Citation] = []
+            for side in conflict.sides:
+                ev = next(m for m in pooled if m.doc_id == side.doc_id and m.start == side.start)
+                n = citations_seen.setdefault((ev.doc_id, ev.start), len(citations_seen) + 1)
+                cites.append(Citation.from_evidence(n, ev))
+                value = _spell_date(side.value) if conflict.kind == "date" else side.value
+                marks.append(f"{value} [{n}]")
+            note = render(f"conflict_{conflict.kind}", first=marks[0], second=marks[1])
+            sentences.append(SummarySentence(note, cites, "note"))  # our template, not article text
+            rendered.append(note)
+        generated = sum(s.mode == "generated" for s in sentences)
+        reporting = sum(s.mode != "note" for s in sentences)
+        summary = Summary(
+            summary=" ".join(rendered),
+            mode="generated" if generated * 2 >= max(1, reporting) else "extractive",
+            sentences=sentences,
+            conflicts=conflicts,
+            documents=list(doc_ids),
+            timings={
+                "select_s": round(select_s, 4),
+                "generate_s": round(time.perf_counter() - t1, 4),
+                "total_s": round(time.perf_counter() - t0, 4),
+            },
+        )
+        self._cache_write(key, summary)
+        return summary
+
+    def _map(
+        self,
+        doc_ids: Sequence[str],
+        opts: Options,
+        topic: str | None,
+        progress: Callable[[int, int], None] | None,
+    ) -> tuple[list[_Candidate], TermStats]:
+        """Each article's candidate sentences (on topic when one is given), its best few kept."""
         focus = np.asarray(self.retriever.embedder.embed([topic])[0], dtype=np.float32) if topic else None
         topic_terms = t.content_terms(topic) if topic else set()
         stats = TermStats()
@@ -292,52 +349,7 @@ class Summarizer:
             pool.extend(found)
             if progress:
                 progress(number, len(doc_ids))
-        select_s = time.perf_counter() - t0
-        groups = select(pool, stats, opts.sentences)
-        if len(doc_ids) > 1:  # events in time order; undated last
-            groups.sort(key=lambda g: (min((m.date or "9999") for m in g.members), -g.score))
-        t1 = time.perf_counter()
-        sentences = [self._write(g, stats) for g in groups]
-        if opts.max_words:
-            sentences = _trim_words(sentences, opts.max_words)
-        citations_seen: dict[tuple[str, int], int] = {}
-        rendered = []
-        for sentence in sentences:
-            for c in sentence.citations:
-                c.n = citations_seen.setdefault((c.doc_id, c.start), len(citations_seen) + 1)
-            markers = "".join(f"[{c.n}]" for c in sentence.citations)
-            body = sentence.text.rstrip(". ")
-            rendered.append(f"{body} {markers}.")
-        pooled = [m for g in groups for m in g.members]
-        conflicts = find_conflicts(pooled) if len(doc_ids) > 1 else []
-        for conflict in conflicts[:2]:
-            marks: list[str] = []
-            cites: list[Citation] = []
-            for side in conflict["sides"]:
-                ev = next(m for m in pooled if m.doc_id == side["doc_id"] and m.start == side["start"])
-                n = citations_seen.setdefault((ev.doc_id, ev.start), len(citations_seen) + 1)
-                cites.append(Citation.from_evidence(n, ev))
-                value = _spell_date(side["value"]) if conflict["kind"] == "date" else side["value"]
-                marks.append(f"{value} [{n}]")
-            note = render(f"conflict_{conflict['kind']}", first=marks[0], second=marks[1])
-            sentences.append(SummarySentence(note, cites, "note"))  # our template, not article text
-            rendered.append(note)
-        generated = sum(s.mode == "generated" for s in sentences)
-        reporting = sum(s.mode != "note" for s in sentences)
-        summary = Summary(
-            summary=" ".join(rendered),
-            mode="generated" if generated * 2 >= max(1, reporting) else "extractive",
-            sentences=sentences,
-            conflicts=conflicts,
-            documents=list(doc_ids),
-            timings={
-                "select_s": round(select_s, 4),
-                "generate_s": round(time.perf_counter() - t1, 4),
-                "total_s": round(time.perf_counter() - t0, 4),
-            },
-        )
-        self._cache_write(key, summary)
-        return summary
+        return pool, stats
 
     def _write(self, group: _Pick, stats: TermStats) -> SummarySentence:
         source = group.evidence
@@ -402,7 +414,7 @@ class Summarizer:
                 data["summary"],
                 data["mode"],
                 sentences,
-                data["conflicts"],
+                [Conflict.from_json(c) for c in data["conflicts"]],
                 data["documents"],
                 {**data["timings"], "total_s": 0.0},
                 cached=True,
@@ -463,6 +475,7 @@ def must_keep(text: str, stats: TermStats, limit: int = 3) -> list[str]:
     for match in FIGURE.finditer(text):
         found.setdefault(match.group(), (0, match.start()))
     tokens = t.words(text)
+    groups = q.demonyms(text)
     for i, word in enumerate(tokens):
         if i == 0 or any(ch.isdigit() for ch in word) or word in found:
             continue  # a sentence's first word is capitalised anyway: "Ferry captain …"
@@ -472,6 +485,7 @@ def must_keep(text: str, stats: TermStats, limit: int = 3) -> list[str]:
             term in specific
             and not followed_by_name
             and word.lower() not in t.TITLE_WORDS
+            and word.lower() not in groups
             and stats.sentence_df[term] <= rare_below
         ):
             found[word] = (stats.sentence_df[term], text.find(word))

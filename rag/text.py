@@ -307,8 +307,8 @@ POLARITY_WORDS = frozenset(
         "fell",
     ]
 )
-# Titles and nationalities are capitalised but name no one and no place on their own ("United
-# States" is a place, so neither word is here).
+# Titles are capitalised but name no one and no place on their own; nationality words are read from
+# the parse in context (``rag.query.demonyms``).
 TITLE_WORDS = frozenset(
     {
         "president",
@@ -331,14 +331,6 @@ TITLE_WORDS = frozenset(
         "chief",
         "press",
         "national",
-        "american",
-        "ukrainian",
-        "russian",
-        "european",
-        "british",
-        "chinese",
-        "german",
-        "french",
     }
 )
 

@@ -27,17 +27,11 @@ def require_shared(path: Path) -> Path:
 
 
 RAG = [sys.executable, "-m", "ui.cli"]
+# The `rag ask --json` contract, written out here on purpose (not imported from the code it checks).
 ANSWER_KEYS = {
-    "question",
-    "answer",
-    "mode",
-    "abstained",
-    "confidence",
-    "citations",
-    "closest",
-    "conflicts",
-    "timings",
-}
+    "question", "answer", "mode", "abstained", "confidence", "citations", "closest", "conflicts",
+    "time_window", "timings",
+}  # fmt: skip
 TIMING_KEYS = {"load_s", "retrieve_s", "generate_s", "total_s", "prompt_tokens", "completion_tokens"}
 CITATION_KEYS = {"n", "doc_id", "chunk_id", "title", "date", "page", "text", "start", "end"}
 

@@ -263,8 +263,8 @@ def test_articles_that_date_the_same_event_differently_are_reported_with_both_si
         0.5,
     )
     conflicts = find_conflicts([a, b, c])
-    assert len(conflicts) == 1 and conflicts[0]["kind"] == "date"
-    assert {s["value"] for s in conflicts[0]["sides"]} == {"2025-04-07", "2025-07-04"}
+    assert len(conflicts) == 1 and conflicts[0].kind == "date"
+    assert {s.value for s in conflicts[0].sides} == {"2025-04-07", "2025-07-04"}
     text, citations = add_conflict_notes(
         "The shipments were paused [1].", [Citation.from_evidence(1, b)], conflicts, [a, b, c]
     )
@@ -282,7 +282,7 @@ def test_same_unit_with_different_figures_is_a_conflict():
         "b/s", "b", "b#0", "B", None, None, 0, 10, "The leaders spoke for 60 minutes about air defense.", 1
     )
     conflicts = find_conflicts([a, b])
-    assert [c["kind"] for c in conflicts] == ["number"] and conflicts[0]["about"].startswith("minut")
+    assert [c.kind for c in conflicts] == ["number"] and conflicts[0].about.startswith("minut")
 
 
 def test_measure_words_do_not_count_against_coverage():
@@ -435,4 +435,15 @@ def test_different_publication_dates_are_not_a_conflict():
                  "Dock workers in Portmere ended their strike after 6 days of talks.", 0.8)  # fmt: skip
     d = Evidence("d1", "d", "d#0", "Strike ends", "2024-05-02", None, 0, 60,
                  "Dock workers in Portmere ended their strike after 4 days of talks.", 0.8)  # fmt: skip
-    assert [x["kind"] for x in find_conflicts([c, d], kinds=("number",))] == ["number"]
+    assert [x.kind for x in find_conflicts([c, d], kinds=("number",))] == ["number"]
+
+
+def test_bench_times_the_exact_messages_that_ask_sends(corpus_index):
+    from rag.bench import bench_messages
+
+    bot, chat = answerer(corpus_index)
+    question = "How many ships had been waiting at sea?"
+    bot.ask(question, AnswerOptions(answer_threshold=0.0))
+    [sent] = chat.prompts
+    retrieval = bot.retriever.retrieve(question, k=AnswerOptions().k, n_evidence=AnswerOptions().n_evidence)
+    assert sent == bench_messages(question, retrieval.evidence[: AnswerOptions().n_evidence])

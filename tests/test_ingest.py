@@ -239,7 +239,7 @@ def test_chunk_sentences_are_read_by_id_and_new_chunks_by_filter(tmp_path, monke
     extra = sorted(expected[chunk_ids[-1]])[:1]
     rows = store.sentence_rows(extra + sorted(expected[picked[0]])[:1], picked, include_vectors=True)
     assert sorted(h.id for h in rows) == sorted(set().union(*(expected[c] for c in picked), extra))
-    assert all("_vector" in h.metadata for h in rows) and not filtered_reads
+    assert all(h.vector is not None for h in rows) and not filtered_reads
     shutil.rmtree(store.lexical.path)  # as if these chunks were written after BM25's last rebuild
     rows = store.sentence_rows([], picked)
     assert {h.id for h in rows} == set().union(*(expected[c] for c in picked)) and filtered_reads

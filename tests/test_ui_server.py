@@ -6,6 +6,7 @@ import json
 import re
 import threading
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -188,9 +189,15 @@ def test_binds_loopback_and_auth_guards_every_route(small_index):
         from gradio_client import Client
 
         client = Client(url, auth=("alice", "s3cret"), verbose=False)
-        sources = client.predict("How low did the Harlow Reservoir fall?", [], 6, 160, 0.0, api_name="/ask")[
-            1
-        ]
+        sources = client.predict(
+            "How low did the Harlow Reservoir fall?",
+            [],
+            6,
+            160,
+            0.0,
+            date.today().isoformat(),
+            api_name="/ask",
+        )[1]
         assert "answer-json" in sources
         with pytest.raises(Exception):  # noqa: B017 - gradio_client raises its own error types
             Client(url, auth=("alice", "wrong"), verbose=False)
@@ -222,7 +229,7 @@ def test_twenty_concurrent_sessions_are_queued_and_all_answered(small_index):
     ]
     with running_ui(small_index) as (url, proc):
         clients = [Client(url, verbose=False) for _ in range(20)]
-        warm = clients[0].predict(questions[0], [], 6, 160, 0.0, api_name="/ask")
+        warm = clients[0].predict(questions[0], [], 6, 160, 0.0, date.today().isoformat(), api_name="/ask")
         before = rss_mb(proc.pid)
         results: dict[int, Any] = {}
         finished: dict[int, float] = {}
@@ -230,7 +237,9 @@ def test_twenty_concurrent_sessions_are_queued_and_all_answered(small_index):
 
         def session(i: int) -> None:
             try:
-                job = clients[i].submit(questions[i % len(questions)], [], 6, 160, 0.0, api_name="/ask")
+                job = clients[i].submit(
+                    questions[i % len(questions)], [], 6, 160, 0.0, date.today().isoformat(), api_name="/ask"
+                )
                 results[i] = job.result(timeout=600)
                 finished[i] = time.monotonic()
             except Exception as exc:  # collected and asserted below

@@ -52,6 +52,17 @@ def common_options(func: F) -> F:
     return func
 
 
+def as_of_option(func: F) -> F:
+    """--as-of YYYY-MM-DD: the date questions are asked on ("this week" is read against it)."""
+    return click.option(
+        "--as-of",
+        "as_of",
+        metavar="YYYY-MM-DD",
+        help="Answer as of this date: 'this week' is read against it; later articles are not used "
+        "[default: today].",
+    )(func)
+
+
 def make_app(**flags: Any) -> Any:
     from rag.factory import App
     from rag.settings import load_settings
@@ -216,6 +227,7 @@ def answer_options(app: Any, k: int | None, doc: str | None, since: str | None, 
 @cli.command()
 @click.argument("question")
 @common_options
+@as_of_option
 @click.option("-k", "k", type=int, help="Passages to retrieve (1-50).")
 @click.option("--doc", help="Only this document id.")
 @click.option("--since", help="Only articles dated on/after YYYY-MM-DD.")
@@ -246,6 +258,7 @@ def ask(
 
 @cli.command()
 @common_options
+@as_of_option
 @click.option("-k", "k", type=int, help="Passages to retrieve (1-50).")
 @handle_errors
 def chat(k: int | None, **flags: Any) -> None:
@@ -276,10 +289,11 @@ def chat(k: int | None, **flags: Any) -> None:
 @cli.command()
 @click.argument("doc_id", required=False)
 @common_options
+@as_of_option
 @click.option("--all", "all_docs", is_flag=True, help="Summarize every indexed article.")
 @click.option("--topic", help="Summarize the articles about this topic.")
-@click.option("--since", help="Only articles dated on/after YYYY-MM-DD.")
-@click.option("--until", help="Only articles dated on/before YYYY-MM-DD.")
+@click.option("--since", help="Only articles dated on/after this (YYYY-MM-DD or 'last week').")
+@click.option("--until", help="Only articles dated on/before this (YYYY-MM-DD or 'last month').")
 @click.option("--sentences", type=click.IntRange(1, 30), default=5, show_default=True, help="Summary length.")
 @click.option("--words", type=click.IntRange(10, 2000), help="Cap the summary at about this many words.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
@@ -296,13 +310,20 @@ def summarize(
     **flags: Any,
 ) -> None:
     """Summarize one article (DOC_ID), all of them (--all) or a topic, every sentence cited."""
+    from datetime import date
+
     from rag.summarize import Options
+    from rag.timewindow import bound
 
     app = make_app(**flags)
+    as_of = app.settings.as_of or date.today()
+    since, until = bound(since, as_of, end=False), bound(until, as_of, end=True)
     summarizer = app.summarizer
     docs = summarizer.select_documents(doc_id, all_docs, topic, since, until)
 
-    reading = Progress(len(docs), "articles", auto_mode() if len(docs) > 1 else "off", log, desc="reading")
+    mode = auto_mode() if len(docs) > 1 else "off"
+    every_s = app.settings.progress_every_s
+    reading = Progress(len(docs), "articles", mode, log, desc="reading", every_s=every_s)
 
     def progress(done: int, total: int) -> None:
         reading.advance(done - reading.done)
@@ -481,6 +502,7 @@ def format_curve(curve: list[dict[str, Any]], current: float) -> str:
     "--corpus", type=click.Path(path_type=Path), help="Articles to index into a fresh temporary index."
 )
 @common_options
+@as_of_option
 @click.option("--out", type=click.Path(path_type=Path), help="Write one result line per item here.")
 @click.option("-k", "k", type=int, help="Passages to retrieve (1-50).")
 @click.option("--split", type=click.Choice(["dev", "test"]), help="Only items of this split.")
@@ -575,6 +597,7 @@ def eval_command(
 # -- ui --------------------------------------------------------------------------------------------
 @cli.command("ui")
 @common_options
+@as_of_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; loopback unless told.")
 @click.option("--port", type=click.IntRange(1, 65535), default=7860, show_default=True)
 @click.option("--auth", envvar="RAG_UI_AUTH", help="USER:PASS required for every page and API route.")

@@ -16,7 +16,9 @@ import threading
 import time
 import unicodedata
 from collections.abc import Iterator
+from datetime import date, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -112,6 +114,7 @@ class WebApp:
         k: int,
         max_tokens: int,
         temperature: float,
+        as_of: str | None,
         request: gr.Request,
     ) -> Iterator[tuple[Any, ...]]:
         message = (message or "").strip()
@@ -136,7 +139,10 @@ class WebApp:
         def work() -> None:
             try:
                 opts = self.app.answer_options(
-                    k=int(k), max_tokens=int(max_tokens), temperature=float(temperature)
+                    k=int(k),
+                    max_tokens=int(max_tokens),
+                    temperature=float(temperature),
+                    as_of=parse_day(as_of),
                 )
                 pairs = [(q, a) for q, a in history]
                 outcome["answer"] = self.app.answerer.ask(message, opts, history=pairs, on_token=on_token)
@@ -344,148 +350,211 @@ class WebApp:
 
 def build(app: App) -> gr.Blocks:
     web = WebApp(app)
-    settings = app.settings
-    sets = sorted(p.name for p in EVAL_SETS_DIR.glob("*.jsonl"))
     with gr.Blocks(title="rag — local news Q&A", analytics_enabled=False) as demo:
-        history = gr.State([])
-        chat_turns = gr.State([])
-        summary_turns = gr.State([])
+        history, chat_turns, summary_turns = gr.State([]), gr.State([]), gr.State([])
         with gr.Tabs():
-            with gr.Tab("Chat", id="chat"), gr.Row():
-                with gr.Column(scale=3):
-                    chatbot = gr.Chatbot(
-                        elem_id="chat",
-                        height=520,
-                        sanitize_html=False,  # answers are escaped by ui.render; the markers are ours
-                        feedback_options=None,
-                        buttons=["copy", "copy_all"],  # no "share": it would post to a hub
-                        placeholder="Ask about the articles in your library. Every statement is cited; "
-                        "when the articles don't say, the answer says so.",
-                    )
-                    question = gr.Textbox(
-                        elem_id="question",
-                        show_label=False,
-                        placeholder="Ask a question, e.g. What did the leaders agree on?",
-                        lines=1,
-                        max_lines=4,
-                    )
-                    with gr.Row():
-                        send = gr.Button("Ask", variant="primary", elem_id="ask")
-                        stop = gr.Button("Stop", elem_id="stop")
-                        new_chat = gr.Button("New chat", elem_id="new-chat")
-                with gr.Column(scale=2):
-                    sources = gr.HTML(render.sources_panel([]), elem_id="sources", js_on_load=None)
-            with gr.Tab("Library", id="library"):
-                upload_box = gr.File(
-                    label="Add articles (txt, md, html, pdf)",
-                    file_count="multiple",
-                    file_types=sorted(SUPPORTED_SUFFIXES),
-                    elem_id="upload",
-                )
-                upload_status = gr.Markdown(elem_id="upload-status")
-                docs_table = gr.Dataframe(
-                    value=web.documents,
-                    headers=["id", "title", "date", "passages", "kind"],
-                    interactive=False,
-                    elem_id="docs",
-                    wrap=True,
-                )
-                with gr.Row():
-                    to_delete = gr.Dropdown(
-                        choices=web.doc_choices(), multiselect=True, label="Delete documents", scale=3
-                    )
-                    delete_btn = gr.Button("Delete", variant="stop", scale=1)
-                    refresh_btn = gr.Button("Refresh", scale=1)
-            with gr.Tab("Summaries", id="summaries"), gr.Row():
-                with gr.Column(scale=3):
-                    scope = gr.Radio(
-                        ["One article", "Whole library", "Topic"], value="Whole library", label="Summarize"
-                    )
-                    article = gr.Dropdown(choices=web.doc_choices(), label="Article")
-                    topic = gr.Textbox(label="Topic", placeholder="e.g. air defense")
-                    with gr.Row():
-                        since = gr.Textbox(label="Since (YYYY-MM-DD)")
-                        until = gr.Textbox(label="Until (YYYY-MM-DD)")
-                    n_sentences = gr.Slider(1, 15, value=5, step=1, label="Sentences")
-                    summarize_btn = gr.Button("Summarize", variant="primary", elem_id="summarize")
-                    summary_out = gr.HTML(elem_id="summary")
-                with gr.Column(scale=2):
-                    summary_sources = gr.HTML(render.sources_panel([]), elem_id="summary-sources")
-            with gr.Tab("Settings", id="settings"):
-                model_info = gr.Markdown(web.model_info(), elem_id="model-info")
-                choices = web.model_choices()
-                model_pick = gr.Dropdown(
-                    choices=choices,
-                    value=choices[0][1] if choices else None,
-                    label="Chat model (installed GGUF)",
-                )
-                use_model = gr.Button("Use this model")
-                top_k = gr.Slider(1, 20, value=settings.k, step=1, label="Passages to retrieve (top-k)")
-                max_tokens = gr.Slider(
-                    40, 400, value=settings.max_tokens, step=10, label="Answer length (tokens)"
-                )
-                temperature = gr.Slider(0.0, 1.5, value=settings.temperature, step=0.1, label="Temperature")
-            with gr.Tab("Eval", id="eval"):
-                with gr.Row():
-                    eval_set = gr.Dropdown(sets, value=sets[0] if sets else None, label="Eval set")
-                    eval_split = gr.Radio(["all", "dev", "test"], value="test", label="Split")
-                    eval_btn = gr.Button("Run eval", variant="primary")
-                eval_note = gr.Markdown()
-                eval_metrics = gr.Dataframe(headers=["metric", "value"], interactive=False)
-                eval_failing = gr.Dataframe(
-                    headers=["id", "kind", "question", "mode", "answer"], interactive=False, wrap=True
-                )
-
-        chat_inputs = [question, chatbot, history, chat_turns, top_k, max_tokens, temperature]
-        chat_outputs = [chatbot, sources, history, chat_turns, question]
-        ask_events = [
-            trigger(
-                web.respond,
-                chat_inputs,
-                chat_outputs,
-                concurrency_limit=1,
-                concurrency_id=MODEL_SLOT,
-                api_name=name,
-            )
-            for trigger, name in ((question.submit, "ask"), (send.click, "ask_button"))
-        ]
-        stop.click(web.stop, None, None, queue=False, api_name="stop")
-        new_chat.click(
-            lambda: ([], render.sources_panel([]), [], []),
-            None,
-            [chatbot, sources, history, chat_turns],
-            cancels=ask_events,  # type: ignore[arg-type]
-            queue=False,
-        )
-        chatbot.clear(
-            lambda: (render.sources_panel([]), [], []), None, [sources, history, chat_turns], queue=False
-        )
-        library_outputs = [upload_status, docs_table, to_delete, article]
-        upload_box.upload(
-            web.upload, [upload_box], library_outputs, concurrency_limit=1, concurrency_id=MODEL_SLOT
-        )
-        delete_btn.click(
-            web.delete, [to_delete], library_outputs, concurrency_limit=1, concurrency_id=MODEL_SLOT
-        )
-        refresh_btn.click(web.refresh_library, None, [docs_table, to_delete, article])
-        summarize_btn.click(
+            chat = _chat_tab()
+            library = _library_tab(web)
+            summaries = _summaries_tab(web)
+            options = _settings_tab(web, app.settings)
+            _eval_tab(web, options.top_k)
+        _wire_chat(web, chat, options, history, chat_turns)
+        _wire_library(web, library, summaries.article)
+        summaries.button.click(
             web.summarize,
-            [scope, article, topic, since, until, n_sentences, summary_turns],
-            [summary_out, summary_sources, summary_turns],
-            concurrency_limit=1,
-            concurrency_id=MODEL_SLOT,
-        )
-        use_model.click(
-            web.switch_model, [model_pick], [model_info], concurrency_limit=1, concurrency_id=MODEL_SLOT
-        )
-        eval_btn.click(
-            web.run_eval,
-            [eval_set, eval_split, top_k],
-            [eval_note, eval_metrics, eval_failing],
+            [summaries.scope, summaries.article, summaries.topic, summaries.since, summaries.until]
+            + [summaries.sentences, summary_turns],
+            [summaries.out, summaries.sources, summary_turns],
             concurrency_limit=1,
             concurrency_id=MODEL_SLOT,
         )
     return demo
+
+
+def parse_day(value: str | float | None) -> date | None:
+    """The page's "as of" field: a date, or empty for today."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value).date()
+    try:
+        return date.fromisoformat(str(value).strip()[:10])
+    except ValueError:
+        raise UserError(f"'as of' {value!r} is not a date", "pick a day, or use YYYY-MM-DD") from None
+
+
+def _chat_tab() -> SimpleNamespace:
+    with gr.Tab("Chat", id="chat"), gr.Row():
+        with gr.Column(scale=3):
+            chatbot = gr.Chatbot(
+                elem_id="chat",
+                height=520,
+                sanitize_html=False,  # answers are escaped by ui.render; the markers are ours
+                feedback_options=None,
+                buttons=["copy", "copy_all"],  # no "share": it would post to a hub
+                placeholder="Ask about the articles in your library. Every statement is cited; "
+                "when the articles don't say, the answer says so.",
+            )
+            with gr.Row():
+                question = gr.Textbox(
+                    elem_id="question",
+                    show_label=False,
+                    placeholder="Ask a question, e.g. What did the council decide?",
+                    lines=1,
+                    max_lines=4,
+                    scale=4,
+                )
+                as_of = gr.DateTime(
+                    value=lambda: date.today().isoformat(),  # type: ignore[arg-type]
+                    include_time=False,
+                    type="string",
+                    label="As of",
+                    elem_id="as-of",
+                    scale=1,
+                )
+            with gr.Row():
+                send = gr.Button("Ask", variant="primary", elem_id="ask")
+                stop = gr.Button("Stop", elem_id="stop")
+                new_chat = gr.Button("New chat", elem_id="new-chat")
+        with gr.Column(scale=2):
+            sources = gr.HTML(render.sources_panel([]), elem_id="sources", js_on_load=None)
+    return SimpleNamespace(
+        chatbot=chatbot,
+        question=question,
+        as_of=as_of,
+        send=send,
+        stop=stop,
+        new_chat=new_chat,
+        sources=sources,
+    )
+
+
+def _library_tab(web: WebApp) -> SimpleNamespace:
+    with gr.Tab("Library", id="library"):
+        upload = gr.File(
+            label="Add articles (txt, md, html, pdf, rss/atom)",
+            file_count="multiple",
+            file_types=sorted(SUPPORTED_SUFFIXES),
+            elem_id="upload",
+        )
+        status = gr.Markdown(elem_id="upload-status")
+        table = gr.Dataframe(
+            value=web.documents,
+            headers=["id", "title", "date", "passages", "kind"],
+            interactive=False,
+            elem_id="docs",
+            wrap=True,
+        )
+        with gr.Row():
+            to_delete = gr.Dropdown(
+                choices=web.doc_choices(), multiselect=True, label="Delete documents", scale=3
+            )
+            delete = gr.Button("Delete", variant="stop", scale=1)
+            refresh = gr.Button("Refresh", scale=1)
+    return SimpleNamespace(
+        upload=upload, status=status, table=table, to_delete=to_delete, delete=delete, refresh=refresh
+    )
+
+
+def _summaries_tab(web: WebApp) -> SimpleNamespace:
+    with gr.Tab("Summaries", id="summaries"), gr.Row():
+        with gr.Column(scale=3):
+            scope = gr.Radio(
+                ["One article", "Whole library", "Topic"], value="Whole library", label="Summarize"
+            )
+            article = gr.Dropdown(choices=web.doc_choices(), label="Article")
+            topic = gr.Textbox(label="Topic", placeholder="e.g. school budget")
+            with gr.Row():
+                since = gr.Textbox(label="Since (YYYY-MM-DD)")
+                until = gr.Textbox(label="Until (YYYY-MM-DD)")
+            sentences = gr.Slider(1, 15, value=5, step=1, label="Sentences")
+            button = gr.Button("Summarize", variant="primary", elem_id="summarize")
+            out = gr.HTML(elem_id="summary")
+        with gr.Column(scale=2):
+            sources = gr.HTML(render.sources_panel([]), elem_id="summary-sources")
+    return SimpleNamespace(
+        scope=scope, article=article, topic=topic, since=since, until=until, sentences=sentences,
+        button=button, out=out, sources=sources,
+    )  # fmt: skip
+
+
+def _settings_tab(web: WebApp, settings: Any) -> SimpleNamespace:
+    with gr.Tab("Settings", id="settings"):
+        model_info = gr.Markdown(web.model_info(), elem_id="model-info")
+        choices = web.model_choices()
+        model_pick = gr.Dropdown(
+            choices=choices, value=choices[0][1] if choices else None, label="Chat model (installed GGUF)"
+        )
+        use_model = gr.Button("Use this model")
+        top_k = gr.Slider(1, 20, value=settings.k, step=1, label="Passages to retrieve (top-k)")
+        max_tokens = gr.Slider(40, 400, value=settings.max_tokens, step=10, label="Answer length (tokens)")
+        temperature = gr.Slider(0.0, 1.5, value=settings.temperature, step=0.1, label="Temperature")
+    use_model.click(
+        web.switch_model, [model_pick], [model_info], concurrency_limit=1, concurrency_id=MODEL_SLOT
+    )
+    return SimpleNamespace(top_k=top_k, max_tokens=max_tokens, temperature=temperature)
+
+
+def _eval_tab(web: WebApp, top_k: Any) -> None:
+    sets = sorted(p.name for p in EVAL_SETS_DIR.glob("*.jsonl"))
+    with gr.Tab("Eval", id="eval"):
+        with gr.Row():
+            eval_set = gr.Dropdown(sets, value=sets[0] if sets else None, label="Eval set")
+            eval_split = gr.Radio(["all", "dev", "test"], value="test", label="Split")
+            eval_btn = gr.Button("Run eval", variant="primary")
+        eval_note = gr.Markdown()
+        eval_metrics = gr.Dataframe(headers=["metric", "value"], interactive=False)
+        eval_failing = gr.Dataframe(
+            headers=["id", "kind", "question", "mode", "answer"], interactive=False, wrap=True
+        )
+    eval_btn.click(
+        web.run_eval,
+        [eval_set, eval_split, top_k],
+        [eval_note, eval_metrics, eval_failing],
+        concurrency_limit=1,
+        concurrency_id=MODEL_SLOT,
+    )
+
+
+def _wire_chat(
+    web: WebApp, chat: SimpleNamespace, options: SimpleNamespace, history: Any, turns: Any
+) -> None:
+    chat_inputs = [chat.question, chat.chatbot, history, turns, options.top_k, options.max_tokens]
+    chat_inputs += [options.temperature, chat.as_of]
+    chat_outputs = [chat.chatbot, chat.sources, history, turns, chat.question]
+    ask_events = [
+        trigger(
+            web.respond,
+            chat_inputs,
+            chat_outputs,
+            concurrency_limit=1,
+            concurrency_id=MODEL_SLOT,
+            api_name=name,
+        )
+        for trigger, name in ((chat.question.submit, "ask"), (chat.send.click, "ask_button"))
+    ]
+    chat.stop.click(web.stop, None, None, queue=False, api_name="stop")
+    chat.new_chat.click(
+        lambda: ([], render.sources_panel([]), [], []),
+        None,
+        [chat.chatbot, chat.sources, history, turns],
+        cancels=ask_events,  # type: ignore[arg-type]
+        queue=False,
+    )
+    chat.chatbot.clear(
+        lambda: (render.sources_panel([]), [], []), None, [chat.sources, history, turns], queue=False
+    )
+
+
+def _wire_library(web: WebApp, library: SimpleNamespace, article: Any) -> None:
+    outputs = [library.status, library.table, library.to_delete, article]
+    library.upload.upload(
+        web.upload, [library.upload], outputs, concurrency_limit=1, concurrency_id=MODEL_SLOT
+    )
+    library.delete.click(
+        web.delete, [library.to_delete], outputs, concurrency_limit=1, concurrency_id=MODEL_SLOT
+    )
+    library.refresh.click(web.refresh_library, None, [library.table, library.to_delete, article])
 
 
 def is_loopback(host: str) -> bool:

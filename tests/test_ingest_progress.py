@@ -1,0 +1,57 @@
+"""Ingest of real news: one embedding pass per token of text, and progress lines in a log."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from tests.helpers import RAG, ROOT, SHARED, rag, require_shared
+
+DEV_CORPUS = SHARED / "corpus" / "realtimeqa-dev" / "corpus"
+PROGRESS = re.compile(r"^(\d+)/(\d+) files, \d+\.\d files/s")
+
+
+def test_tokens_embedded_per_document_token_stays_near_one(tmp_path):
+    folder = tmp_path / "twelve"
+    folder.mkdir()
+    for path in sorted(require_shared(DEV_CORPUS).glob("*.txt"))[:12]:
+        shutil.copy(path, folder / path.name)
+    result = rag("ingest", str(folder), "--index", str(tmp_path / "idx"), "--json", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert not PROGRESS.search(result.stderr), "--quiet prints no progress"
+    report = json.loads(result.stdout)
+    assert report["tokens_in_documents"] > 10_000
+    assert report["tokens_embedded"] / report["tokens_in_documents"] <= 1.2
+
+
+def test_an_ingest_writing_to_a_log_shows_progress_lines_until_interrupted(tmp_path):
+    log = tmp_path / "ingest.log"
+    with log.open("w") as err:
+        proc = subprocess.Popen(
+            [*RAG, "ingest", str(require_shared(DEV_CORPUS)), "--index", str(tmp_path / "idx"), "--json"],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            cwd=ROOT,
+            env={**os.environ, "RAG_PROGRESS_EVERY_S": "2"},
+        )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(_progress(log)) < 2:
+            time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=120) == 130
+    lines = _progress(log)
+    total = len(list(DEV_CORPUS.glob("*.txt")))
+    assert len(lines) >= 2, log.read_text()
+    done = [int(PROGRESS.match(x).group(1)) for x in lines]  # type: ignore[union-attr]
+    assert done == sorted(done) and all(int(PROGRESS.match(x).group(2)) == total for x in lines)  # type: ignore[union-attr]
+    assert "Traceback" not in log.read_text()
+
+
+def _progress(log: Path) -> list[str]:
+    return [line for line in log.read_text().splitlines() if PROGRESS.match(line)]
