@@ -19,6 +19,7 @@ from dateutil.relativedelta import relativedelta
 WEEKDAYS = {name.lower(): number for number, name in enumerate(calendar.day_name)}
 MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
 SOFT_WORDS = ("recently", "recent", "lately", "ago")  # "a few days ago": a soft window, not a date
+TIME_PREPOSITIONS = ("in", "on", "during", "throughout", "by")
 SOFT_DAYS = 28  # "recently": the last four weeks
 LEADING = re.compile(r"^((on|in|during|the|over|of|earlier|early|late)\s+)+")
 YEAR = re.compile(r"\b(1[6-9]|20)\d\d\b")
@@ -96,6 +97,13 @@ def _window(phrase: str, as_of: date) -> tuple[date | None, date | None] | None:
     return None
 
 
+def _qualified(text: str) -> bool:
+    """ "this week", "last Sunday", "yesterday" name a time on their own; a bare "March" or "Tuesday"
+    does only after a preposition ("in March", "on Tuesday"), not as a modifier ("the March call")."""
+    words = LEADING.sub("", text.lower().strip(" .,?")).split()
+    return not (len(words) == 1 and (words[0] in MONTHS or words[0] in WEEKDAYS))
+
+
 def _bound(text: str, as_of: date) -> date | None:
     import dateparser
 
@@ -138,18 +146,18 @@ def resolve(question: str, as_of: date) -> TimeWindow | None:
         if ent.label_ not in ("DATE", "TIME") or YEAR.search(ent.text):
             continue
         before = doc[ent.start - 1].lower_ if ent.start > 0 else ""
-        if before in ("since", "after", "from"):
+        if before == "since":
             start = _window(ent.text, as_of)
             since = start[0] if start else _bound(ent.text, as_of)
             if since:
                 return TimeWindow(since, as_of, f"{before} {ent.text}")
-        if before in ("until", "before", "till"):
+        if before in ("until", "till"):
             end = _window(ent.text, as_of)
             until = end[1] if end else _bound(ent.text, as_of)
             if until:
                 return TimeWindow(None, until, f"{before} {ent.text}")
         window = _window(ent.text, as_of)
-        if window:
+        if window and (_qualified(ent.text) or before in TIME_PREPOSITIONS):
             return TimeWindow(window[0], window[1], ent.text)
     soft = next((tok for tok in doc if tok.lower_ in SOFT_WORDS), None)
     if soft is not None:
