@@ -49,6 +49,7 @@ NOT_A_TITLE = re.compile(
     r"^(by|date|published|updated|posted|photo|image|credit)\b|\b\d{4}-\d{2}-\d{2}\b", re.I
 )
 TITLE_MAX_CHARS = 150
+HEADLINE_MAX_WORDS = 14  # a line ending in a full stop is still a headline up to this length
 CONTROL_SHARE = 0.02  # more control characters than this and the "text" is binary
 LETTER_SHARE = 0.3  # of the non-space characters, at least this many are letters in real prose
 
@@ -119,9 +120,8 @@ def date_from_text(text: str) -> tuple[str | None, str | None]:
                 return found, "published_line"
     title = title_from_text(text)
     body = text.lstrip()
-    if title and title in body[: LEAD_CHARS * 2]:
-        body = body[body.index(title) + len(title) :]
-    lead = find_dates(body.lstrip()[:LEAD_CHARS])
+    head = body.find(title) + len(title) if title and title in body[: LEAD_CHARS * 2] else 0
+    lead = find_dates(body[: head + LEAD_CHARS])
     if lead:
         return lead[0][2], "lead"
     return None, None
@@ -129,11 +129,13 @@ def date_from_text(text: str) -> tuple[str | None, str | None]:
 
 # -- titles ------------------------------------------------------------------------------------------
 def looks_like_headline(line: str) -> bool:
-    """A short line that is not a sentence: headlines end without a full stop (an ellipsis is fine)."""
+    """A short line that does not read as the lead: a lead sentence runs long and ends in a full
+    stop; a headline is short, with or without one ("Fares rise again. Here is why.")."""
     line = " ".join(line.split())
     if len(line) < 3 or len(line) > TITLE_MAX_CHARS or NOT_A_TITLE.search(line):
         return False
-    return not (line.endswith(".") and not line.endswith("..."))
+    sentence = line.endswith(".") and not line.endswith("...")
+    return not sentence or len(line.split()) <= HEADLINE_MAX_WORDS
 
 
 def title_from_text(text: str) -> str | None:

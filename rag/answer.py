@@ -560,25 +560,20 @@ class Answerer:
         return answer
 
     def _retrieve(self, query: q.Query, opts: AnswerOptions, window: TimeWindow | None) -> Retrieval:
-        as_of = opts.as_of or date.today()
-
-        def search(within: TimeWindow | None) -> Retrieval:
-            return self.retriever.retrieve(
-                query.search_text,
-                k=opts.k,
-                n_evidence=max(opts.n_evidence, CANDIDATE_POOL) if query.wants_span else opts.n_evidence,
-                doc=opts.doc,
-                since=opts.since,
-                until=opts.until,
-                focus=query.text if query.about else None,
-                as_of=as_of.isoformat(),
-                window=within,
-            )
-
-        found = search(window)
-        if window is not None and window.soft and not found.evidence:
-            found = search(None)  # "recently" prefers recent articles; it does not require them
-        return found
+        """A window from the question restricts the articles; "recently" only prefers recent ones."""
+        soft = window is not None and window.soft
+        return self.retriever.retrieve(
+            query.search_text,
+            k=opts.k,
+            n_evidence=max(opts.n_evidence, CANDIDATE_POOL) if query.wants_span else opts.n_evidence,
+            doc=opts.doc,
+            since=opts.since,
+            until=opts.until,
+            focus=query.text if query.about else None,
+            as_of=(opts.as_of or date.today()).isoformat(),
+            window=None if soft else window,
+            prefer=window if soft else None,
+        )
 
     def _answer(self, query: q.Query, opts: AnswerOptions, on_token: TokenSink | None) -> Answer:
         """analyse -> retrieve -> choose -> write -> verify, for one asked slot."""

@@ -109,6 +109,7 @@ def lexical_overlap(question_terms: set[str], terms: set[str], idf: dict[str, fl
 
 
 LEXICAL_WIDEN = 4
+RECENT_BONUS = 0.05  # "recently": a preference among comparable sentences, never a filter
 NOTHING: dict[str, Any] = {"doc_id": {"$in": []}}  # a window no article is dated in
 
 
@@ -149,11 +150,12 @@ class Retriever:
         focus: str | None = None,
         as_of: str | None = None,
         window: TimeWindow | None = None,
+        prefer: TimeWindow | None = None,
     ) -> Retrieval:
         """Evidence sentences for `question`; `focus` (a follow-up as typed) weighs its own terms double.
 
         Articles dated after `as_of` are not used (undated ones are); a `window` keeps only articles
-        dated inside it."""
+        dated inside it; articles inside a `prefer` window ("recently") rank a little higher."""
         from rag import qtype
 
         t0 = time.perf_counter()
@@ -177,7 +179,7 @@ class Retriever:
 
         widen = LEXICAL_WIDEN if (as_of or window) else 1  # BM25 cannot filter by date: read further
         pool = self._gather(question, q_vec, k, n_evidence, where, usable, doc, widen)
-        scored = self._score(question, q_vec, pool, focus)
+        scored = self._score(question, q_vec, pool, focus, prefer)
         chosen = _select(scored, n_evidence, qtype.expected_type(focus or question), focus or question)
         return Retrieval(question, chosen, pool.chunk_hits, time.perf_counter() - t0)
 
@@ -240,7 +242,9 @@ class Retriever:
         vectors = self.store.vectors(SENTENCES, missing)
         return _Pool(chunk_hits, candidates, fused, vectors)
 
-    def _score(self, question: str, q_vec: np.ndarray, pool: _Pool, focus: str | None) -> list[Evidence]:
+    def _score(
+        self, question: str, q_vec: np.ndarray, pool: _Pool, focus: str | None, prefer: TimeWindow | None
+    ) -> list[Evidence]:
         """One score per candidate: dense similarity, term overlap, its chunk's rank, BM25 fusion."""
         from rag import qtype
 
@@ -280,6 +284,8 @@ class Retriever:
                 score += TYPE_BONUS  # it holds the kind of thing asked for (a count, a date, a name)
             if not hit.text.rstrip().endswith((".", "!", "?", '"', "”", "’", ")")):
                 score -= HEADLINE_PENALTY  # headlines and captions match names but rarely answer
+            if prefer is not None and prefer.holds(hit.metadata.get("date") or None):
+                score += RECENT_BONUS
             scored.append(evidence_from_hit(hit, score, vec, dense=dense, lexical=lexical))
         scored.sort(key=lambda e: e.score, reverse=True)
         return scored

@@ -103,6 +103,9 @@ def test_a_lead_sentence_is_not_a_title(tmp_path):
     assert (doc.title, doc.title_source) == ("quay closure 2031", "filename")
     doc = load_document(Candidate(_write(tmp_path, "h.md", "# Quay closes\n\n" + lead), "h"), max_file_mb=1)
     assert (doc.title, doc.title_source) == ("Quay closes", "heading")
+    short = "Quay closes for repairs. What it means for ferries.\nPublished 2031-03-04\n\n" + lead
+    doc = load_document(Candidate(_write(tmp_path, "s.txt", short), "s"), max_file_mb=1)
+    assert (doc.title, doc.title_source) == ("Quay closes for repairs. What it means for ferries.", "heading")
 
 
 def test_encodings_are_detected_not_guessed_from_a_bom(tmp_path):

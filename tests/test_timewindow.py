@@ -47,7 +47,8 @@ def test_recently_is_a_soft_window_of_a_few_weeks():
 @pytest.mark.parametrize(
     "question",
     ["Who won the 2029 final?", "What happened on 3 May 2030?", "Which country hosts the games in 2032?",
-     "Which bakery won the bread prize?", "Who chaired the March meeting?", "What did the Tuesday vote decide?"],
+     "Which bakery won the bread prize?", "Who chaired the March meeting?",
+     "What did the Tuesday vote decide?"],
 )  # fmt: skip
 def test_explicit_dates_and_plain_questions_are_not_windows(question):
     assert resolve(question, MONDAY) is None

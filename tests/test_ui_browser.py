@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +159,16 @@ def test_chat_sources_markers_followup_upload_and_summary(browser, ui_index, tmp
         assert_sources_visible(page, "#sources", follow)
         assert page.locator("#sources .turn-sources").count() == 2
         page.screenshot(path=str(ARTIFACTS / "chat-follow-up.png"), full_page=True)
+
+        # 4b. "As of" beside the question box: today by default; "this week" is read against it.
+        as_of = page.locator("#as-of input").first
+        assert as_of.input_value().startswith(date.today().isoformat())
+        as_of.fill("2025-01-01")
+        as_of.press("Enter")
+        page.wait_for_timeout(500)
+        dated = ask(page, "What did Zelensky and Trump discuss this week?", 3)
+        assert dated["abstained"] and "this week" in dated["answer"], dated
+        assert dated["time_window"]["since"] == "2024-12-30", dated
 
         # 5. Upload a file in the library: it is indexed and listed; again: "already indexed".
         upload = tmp_path / "callow ferry.txt"
