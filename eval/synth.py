@@ -18,7 +18,7 @@ from pathlib import Path
 TOWNS_A = ["Ash", "Bram", "Cor", "Dun", "Ell", "Fen", "Gar", "Hol", "Ivy", "Kel", "Lorn", "Mar", "Nor", "Orm"]
 TOWNS_B = ["ford", "wick", "by", "ton", "mouth", "field", "stead", "holm", "dale", "bury", "gate", "well"]
 FIRST = [
-    "Anna",
+    "Alma",
     "Boris",
     "Clara",
     "David",
@@ -27,7 +27,7 @@ FIRST = [
     "Greta",
     "Hugo",
     "Ines",
-    "Jonas",
+    "Joris",
     "Kira",
     "Luca",
 ]

@@ -84,15 +84,15 @@ def ingest(
     feeds: Sequence[str] = (),
     allow_private: bool = False,
     fetch_timeout_s: float = 20.0,
+    pool_chunks: bool = False,
 ) -> IngestReport:
     say = report or (lambda _msg: None)
     result = IngestReport()
     started = time.perf_counter()
     reusing = ReusingEmbedder(embedder)
     candidates = _gather(paths, urls, feeds, max_file_mb, fetch_timeout_s, allow_private, result, say)
-    work = _Work(
-        store, reusing, min(chunk_tokens, reusing.window_tokens - 2), chunk_overlap, max_file_mb, result, say
-    )
+    window = min(chunk_tokens, reusing.window_tokens - 2)
+    work = _Work(store, reusing, window, chunk_overlap, max_file_mb, result, say, pool_chunks)
     with WriterLock(store.index_dir, lock_timeout_s):
         store.ensure_manifest()
         store.check_model()
@@ -131,6 +131,7 @@ class _Work:
     max_file_mb: float
     result: IngestReport
     say: Reporter
+    pool_chunks: bool = False
 
 
 def _gather(
@@ -239,15 +240,24 @@ def _ingest_file(cand: Candidate, work: _Work) -> list[FileOutcome]:
 
 
 def _embed_document(
-    doc: Document, embedder: Embedder, chunk_tokens: int, chunk_overlap: int, result: IngestReport
+    doc: Document,
+    embedder: Embedder,
+    chunk_tokens: int,
+    chunk_overlap: int,
+    result: IngestReport,
+    pool_chunks: bool,
 ) -> tuple[list[Chunk], list[Sentence], list[list[float]], list[list[float]]]:
-    """Chunks, sentences and their vectors from one embedding pass over the sentences."""
+    """Chunks, sentences and their vectors; with `pool_chunks` from one pass over the sentences."""
     try:
         chunks, sentences = chunk_document(doc, embedder.count_tokens, chunk_tokens, chunk_overlap)
         if not chunks:
             return [], [], [], []
-        sentence_vectors = embedder.embed([s.text for s in sentences])
-        chunk_vectors = pooled_chunk_vectors(chunks, sentences, sentence_vectors, embedder)
+        if pool_chunks:
+            sentence_vectors = embedder.embed([s.text for s in sentences])
+            chunk_vectors = pooled_chunk_vectors(chunks, sentences, sentence_vectors, embedder)
+        else:
+            vectors = embedder.embed([c.text for c in chunks] + [s.text for s in sentences])
+            chunk_vectors, sentence_vectors = vectors[: len(chunks)], vectors[len(chunks) :]
         result.tokens_in_documents += embedder.count_tokens(doc.text)
     except (UserError, KeyboardInterrupt, MemoryError):
         raise
@@ -311,7 +321,7 @@ def _ingest_document(doc: Document, cand: Candidate, work: _Work) -> FileOutcome
         )
     try:
         chunks, sentences, chunk_vectors, sentence_vectors = _embed_document(
-            doc, work.embedder, work.chunk_tokens, work.chunk_overlap, result
+            doc, work.embedder, work.chunk_tokens, work.chunk_overlap, result, work.pool_chunks
         )
     except SkipFile as why:
         return FileOutcome(str(cand.path), doc.doc_id, "skipped", str(why))

@@ -138,6 +138,7 @@ class App:
             feeds=feeds,
             allow_private=allow_private,
             fetch_timeout_s=s.fetch_timeout_s,
+            pool_chunks=s.chunk_vectors == "pooled",
         )
         self.reopen()
         return result

@@ -99,7 +99,7 @@ def lexical_overlap(question_terms: set[str], terms: set[str], idf: dict[str, fl
     """Share of the question's key terms in the sentence, each weighted by its rarity among candidates.
 
     A name that every candidate mentions ("Brindlecombe") then counts little, and the term that tells
-    the candidates apart ("asked", "Patriot") counts a lot.
+    the candidates apart ("asked", "lighthouse") counts a lot.
     """
     if not question_terms:
         return 0.0
