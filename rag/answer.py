@@ -578,7 +578,10 @@ class Answerer:
     def _answer(self, query: q.Query, opts: AnswerOptions, on_token: TokenSink | None) -> Answer:
         """analyse -> retrieve -> choose -> write -> verify, for one asked slot."""
         as_of = opts.as_of or date.today()
-        window = resolve(query.text, as_of) or (resolve(query.about, as_of) if query.about else None)
+        dated = [r.date for r in self.retriever.store.documents().values() if r.date]
+        window = resolve(query.text, as_of, dated) or (
+            resolve(query.about, as_of, dated) if query.about else None
+        )
         found = self._retrieve(query, opts, window)
         pool = found.evidence
         evidence = pool[: opts.n_evidence]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -63,7 +64,7 @@ def _latest_weekday(as_of: date, weekday: int) -> date:
     return as_of - timedelta(days=(as_of.weekday() - weekday) % 7)
 
 
-def _window(phrase: str, as_of: date) -> tuple[date | None, date | None] | None:
+def _window(phrase: str, as_of: date, dated: Sequence[str] = ()) -> tuple[date | None, date | None] | None:
     """The dates one relative expression covers; None when it is not one of ours."""
     words = LEADING.sub("", phrase.lower().strip(" .,?")).split()
     text = " ".join(words)
@@ -92,6 +93,8 @@ def _window(phrase: str, as_of: date) -> tuple[date | None, date | None] | None:
     if len(words) == 1 and words[0] in MONTHS:
         month = MONTHS[words[0]]
         year = as_of.year if month <= as_of.month else as_of.year - 1
+        covered = [int(d[:4]) for d in dated if int(d[5:7]) == month and d <= as_of.isoformat()]
+        year = max(covered) if covered else year  # the latest March the library reports on
         start = date(year, month, 1)
         return start, min(as_of, start + relativedelta(months=1) - timedelta(days=1))
     return None
@@ -137,8 +140,10 @@ def bound(value: str | None, as_of: date, end: bool) -> str | None:
     return day.isoformat()
 
 
-def resolve(question: str, as_of: date) -> TimeWindow | None:
-    """The window a question's relative time expression names, if it names one."""
+def resolve(question: str, as_of: date, dated: Sequence[str] = ()) -> TimeWindow | None:
+    """The window a question's relative time expression names, if it names one. `dated` (the
+    library's article dates) picks the year of a bare month: "in March" is the latest March the
+    articles cover, else the latest March before the as-of date."""
     from rag.query import parse
 
     doc = parse(question)
@@ -156,7 +161,7 @@ def resolve(question: str, as_of: date) -> TimeWindow | None:
             until = end[1] if end else _bound(ent.text, as_of)
             if until:
                 return TimeWindow(None, until, f"{before} {ent.text}")
-        window = _window(ent.text, as_of)
+        window = _window(ent.text, as_of, dated)
         if window and (_qualified(ent.text) or before in TIME_PREPOSITIONS):
             return TimeWindow(window[0], window[1], ent.text)
     soft = next((tok for tok in doc if tok.lower_ in SOFT_WORDS), None)

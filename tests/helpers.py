@@ -92,7 +92,7 @@ def make_pdf(path: Path, text: str | None, password: str | None = None) -> None:
 PAGE = """<!doctype html><html><head>
 <title>Quay closes | The Fenwick Courier</title>
 <meta property="og:title" content="Fenwick quay closes for repairs after winter storms">
-<meta property="article:published_time" content="2031-03-04T08:15:00+00:00">
+<meta property="article:published_time" content="2026-03-04T08:15:00+00:00">
 <meta name="author" content="Ilse Marten">
 </head><body>
 <nav><a href="/">Home</a> <a href="/sport">Sport</a> <a href="/weather">Weather</a> Subscribe now</nav>

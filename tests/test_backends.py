@@ -166,6 +166,6 @@ def test_remote_model_streams_tokens(llm_url):
 def test_unreachable_model_server_is_one_line_error(seeds_index):
     url = f"http://127.0.0.1:{free_port()}/v1"
     result = rag(
-        "ask", "What did the leaders discuss in July?", "--index", str(seeds_index), "--llm-url", url
+        "ask", "What did the leaders discuss in the July call?", "--index", str(seeds_index), "--llm-url", url
     )
     assert "did not answer" in assert_one_line_error(result)

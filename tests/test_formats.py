@@ -30,9 +30,14 @@ def load(tmp_path: Path, name: str, data: bytes | str) -> list:
 def test_a_news_page_gives_its_article_headline_and_publish_date(tmp_path):
     [doc] = load(tmp_path, "quay.html", PAGE)
     assert doc.title == "Fenwick quay closes for repairs after winter storms"
-    assert (doc.title_source, doc.date, doc.date_source) == ("metadata", "2031-03-04", "metadata")
+    assert (doc.title_source, doc.date, doc.date_source) == ("metadata", "2026-03-04", "metadata")
     assert "eleven weeks" in doc.text and "north pier" in doc.text
     assert "Subscribe" not in doc.text and "Cookie settings" not in doc.text and "Opinion" not in doc.text
+
+
+def test_a_declared_publish_date_later_than_today_is_kept(tmp_path):
+    [doc] = load(tmp_path, "later.html", PAGE.replace("2026-03-04T08:15", "2031-03-04T08:15"))
+    assert (doc.date, doc.date_source) == ("2031-03-04", "metadata")
 
 
 def test_rss_items_without_guid_or_link_are_numbered_documents(tmp_path):

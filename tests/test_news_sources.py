@@ -16,7 +16,7 @@ import pytest
 from tests.helpers import GOOD, PAGE, RSS_NO_IDS, assert_one_line_error, rag
 
 FRONT_MATTER = (
-    "---\ntitle: Night buses return to the Fenwick ring road\ndate: 2031-02-20\n---\n\n"
+    "---\ntitle: Night buses return to the Fenwick ring road\ndate: 2026-02-20\n---\n\n"
     "Night buses will run on the Fenwick ring road again from Friday, the transport office said.\n"
 )
 
@@ -56,7 +56,7 @@ def test_a_folder_of_news_formats_is_indexed_and_the_bad_files_skipped(news_inde
     docs = listing(index)
     assert set(docs) == {"quay", "briefs/1", "briefs/2", "briefs/3", "buses", "ferry"}
     assert docs["quay"]["title"] == "Fenwick quay closes for repairs after winter storms"
-    assert (docs["quay"]["date"], docs["quay"]["date_source"]) == ("2031-03-04", "metadata")
+    assert (docs["quay"]["date"], docs["quay"]["date_source"]) == ("2026-03-04", "metadata")
     assert [docs[f"briefs/{n}"]["title"] for n in (1, 2, 3)] == [
         "Bakery wins regional prize",
         "Library extends opening hours",
@@ -76,7 +76,7 @@ def test_the_plain_listing_shows_date_and_title(news_index):
     index, _ = news_index
     result = rag("docs", "list", "--index", str(index))
     line = next(row for row in result.stdout.splitlines() if row.startswith("quay\t"))
-    assert "2031-03-04" in line and "Fenwick quay closes" in line
+    assert "2026-03-04" in line and "Fenwick quay closes" in line
     assert "undated" in next(row for row in result.stdout.splitlines() if row.startswith("ferry\t"))
 
 
@@ -178,7 +178,7 @@ def test_pages_and_feeds_are_fetched_only_when_named_and_allowed(news_server, tm
     assert "HTTP 404" in first.stderr
     docs = listing(Path(index))
     assert docs["127.0.0.1/quay"]["source"] == f"{news_server}/quay.html"
-    assert docs["127.0.0.1/quay"]["date"] == "2031-03-04"
+    assert docs["127.0.0.1/quay"]["date"] == "2026-03-04"
     assert {"127.0.0.1/feed/note-1", "127.0.0.1/feed/note-2"} <= set(docs)
     NewsServer.feed_items = 3
     again = rag("ingest", "--allow-private", "--feed", f"{news_server}/feed", "--index", index, "--json")

@@ -136,3 +136,10 @@ def test_without_a_window_later_articles_are_unused_and_undated_ones_are(ferry_i
     cited = {c.doc_id for c in result.citations} | {c.doc_id for c in result.closest}
     assert "ferry-w4" not in cited
     assert result.time_window is None
+
+
+def test_a_bare_month_is_the_latest_one_the_articles_cover():
+    dated = ["2029-03-02", "2030-03-14", "2030-11-01"]
+    window = resolve("Which mayor took office in March?", MONDAY, dated)
+    assert window is not None and (window.since, window.until) == (date(2030, 3, 1), date(2030, 3, 31))
+    assert resolve("Which mayor took office in March?", MONDAY, ["2030-11-01"]).since == date(2031, 3, 1)  # type: ignore[union-attr]
