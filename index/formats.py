@@ -4,7 +4,7 @@ Text files are decoded as they are (no newline translation), so a citation is a 
 file. Web pages go through trafilatura (main text without menus and footers; title and publish date from
 the page's metadata, htmldate as its date fallback), feeds through feedparser (one document per item),
 Markdown front matter through python-frontmatter. Where a format carries no date, the text is read in
-a fixed order: a ``Published``/``Updated`` line, then a dateline or a date in the lead.
+a fixed order: a "published …" or "updated …" line, then a dateline or a date in the lead.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ DATE_PATTERNS = [
     (re.compile(rf"\b({_MONTH_RE})\.? (\d{{1,2}}),? ((?:19|20)\d{{2}})\b", re.I), ("mon", "d", "y")),
     (re.compile(rf"\b(\d{{1,2}}) ({_MONTH_RE})\.?,? ((?:19|20)\d{{2}})\b", re.I), ("d", "mon", "y")),
 ]
-# A line that states when the article appeared ("Published 2025-05-02", "Updated: May 2, 2025").
+# A line that states when the article appeared ("posted 2031-05-02", "updated: May 2, 2031"), any case.
 PUBLISHED_LINE = re.compile(r"^\W*(first published|published|updated|posted|dated?)\b[\s:,-]*(.+)$", re.I)
 HEAD_LINES = 12  # a published line sits in the article's first lines
 LEAD_CHARS = 400  # a dateline or the lead sentence, after the headline
