@@ -10,6 +10,8 @@ Memory stays bounded: one article's sentences at a time, a few kept per article.
 
 from __future__ import annotations
 
+import copy
+import datetime as dt
 import difflib
 import hashlib
 import json
@@ -20,16 +22,20 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from index.errors import UserError
 from index.store import SENTENCES, ChromaStore
+from rag import events as ev
 from rag import query as q
 from rag import text as t
-from rag.answer import Citation, _spell_date, is_headline
-from rag.conflicts import Conflict, find_conflicts
+from rag.answer import Citation, is_headline
+from rag.conflicts import Conflict, ConflictSide, find_conflicts
+from rag.events import EventDate, Precision
+from rag.faithful import check as faithful_check
+from rag.faithful import clean
 from rag.judge import judge, passage_context
 from rag.llm import ChatModel
 from rag.prompts import render
@@ -47,24 +53,86 @@ FIRST_PERSON = re.compile(r"\b(I|we|We|our|Our|my|My|me|us)\b|^[\"“‘']")
 DANGLING = re.compile(r"^(He|She|They|It|This|These|That|Those)\b")
 QUOTE_FACTOR = 0.55  # gain kept by a first-person quote
 LONG_FACTOR = 0.8  # gain kept by a sentence over 45 words
-CACHE_VERSION = 5
+CACHE_VERSION = 6
 LENGTH_FLOOR = 8
 LENGTH_EXPONENT = 0.5
+MARKS_SLOT = "\u27e8marks\u27e9"  # where a note's citation markers go once they are numbered
+HEADING_WORDS = 12  # an event without a headline is headed by its first sentence, this long
+SentenceMode = Literal["generated", "extractive", "note"]
 
 
 @dataclass
 class SummarySentence:
     text: str
     citations: list[Citation]
-    mode: str  # generated (the model's rewrite) | extractive (quoted) | note (a conflict note)
+    mode: SentenceMode
+
+
+@dataclass
+class Note:
+    """Where reports of one event disagree, in plain words: what, which articles, both values."""
+
+    text: str
+    kind: Literal["date", "number"]
+    about: str
+    documents: list[str]
+    citations: list[Citation]
+    sides: list[ConflictSide]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Note:
+        return cls(
+            data["text"],
+            data["kind"],
+            data["about"],
+            data["documents"],
+            [Citation(**c) for c in data["citations"]],
+            [ConflictSide(**side) for side in data["sides"]],
+        )
+
+
+@dataclass
+class Event:
+    """One happening: its date (ISO; `date_precision` says whether the day is known), a heading,
+    its sentences and the articles that report it."""
+
+    date: str | None
+    date_precision: Precision | None
+    heading: str
+    sentences: list[SummarySentence]
+    documents: list[str]
+    notes: list[Note]
+    text: str = ""  # the event's paragraph as the summary shows it, markers included
+
+    def spelled_date(self) -> str:
+        if not self.date or not self.date_precision:
+            return "Undated"
+        return EventDate(dt.date.fromisoformat(self.date), self.date_precision, "").spelled()
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Event:
+        return cls(
+            data["date"],
+            data["date_precision"],
+            data["heading"],
+            [_sentence_from_json(x) for x in data["sentences"]],
+            data["documents"],
+            [Note.from_json(n) for n in data["notes"]],
+            data["text"],
+        )
+
+
+def _sentence_from_json(data: dict[str, Any]) -> SummarySentence:
+    return SummarySentence(data["text"], [Citation(**c) for c in data["citations"]], data["mode"])
 
 
 @dataclass
 class Summary:
     summary: str
     mode: str
-    sentences: list[SummarySentence]
-    conflicts: list[Conflict]
+    sentences: list[SummarySentence]  # every sentence and note in reading order
+    events: list[Event]
+    conflicts: list[Note]
     documents: list[str]
     timings: dict[str, float]
     cached: bool = False
@@ -74,12 +142,26 @@ class Summary:
         data.pop("cached")
         return data
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any], cached: bool = False) -> Summary:
+        return cls(
+            data["summary"],
+            data["mode"],
+            [_sentence_from_json(x) for x in data["sentences"]],
+            [Event.from_json(e) for e in data["events"]],
+            [Note.from_json(n) for n in data["conflicts"]],
+            data["documents"],
+            data["timings"],
+            cached,
+        )
+
 
 @dataclass
 class Options:
-    sentences: int = 5
+    sentences: int | None = None  # shared out across events; None: a budget per event
     per_article: int = 2
     max_words: int | None = None
+    format: Literal["text", "md"] = "text"
 
 
 @dataclass
@@ -109,6 +191,14 @@ class TermStats:
         self.articles = 0
         self.sentence_df: Counter[str] = Counter()
         self.article_df: Counter[str] = Counter()
+        self.event_df: Counter[str] | None = None  # articles of one event that say the term
+
+    def for_event(self, concept_sets: Sequence[set[str]]) -> TermStats:
+        """The same counts, plus how many of one event's articles say each term: what several
+        outlets report of the event is its main fact (who, what, when, how many)."""
+        stats = copy.copy(self)
+        stats.event_df = Counter(term for concepts in concept_sets for term in concepts)
+        return stats
 
     def add_article(self, concept_sets: Sequence[set[str]]) -> None:
         self.articles += 1
@@ -125,6 +215,8 @@ class TermStats:
         idf = math.log((self.sentences + 1) / (df + 0.5))
         repeated = 1.0 + math.log(max(1, df))
         spread = 1.0 + math.log(max(1, self.article_df[term]))
+        if self.event_df is not None:
+            spread *= 1.0 + math.log(max(1, self.event_df[term]))
         return max(0.0, idf) * repeated * spread
 
 
@@ -270,44 +362,49 @@ class Summarizer:
         cached = self._cache_read(key) if use_cache else None
         if cached:
             return cached
-        pool, stats = self._map(doc_ids, opts, topic, progress)
+        pool, stats, articles = self._map(doc_ids, opts, topic, progress)
+        groups = ev.group_articles(articles) if len(doc_ids) > 1 else ev.single(articles)
+        owners = ev.assign_sentences(groups, [(c.evidence.doc_id, c.evidence.vector) for c in pool])
         select_s = time.perf_counter() - t0
-        groups = select(pool, stats, opts.sentences)
-        if len(doc_ids) > 1:  # events in time order; undated last
-            groups.sort(key=lambda g: (min((m.date or "9999") for m in g.members), -g.score))
         t1 = time.perf_counter()
-        sentences = [self._write(g, stats) for g in groups]
-        if opts.max_words:
-            sentences = _trim_words(sentences, opts.max_words)
-        citations_seen: dict[tuple[str, int], int] = {}
-        rendered = []
-        for sentence in sentences:
-            for c in sentence.citations:
-                c.n = citations_seen.setdefault((c.doc_id, c.start), len(citations_seen) + 1)
-            markers = "".join(f"[{c.n}]" for c in sentence.citations)
-            body = sentence.text.rstrip(". ")
-            rendered.append(f"{body} {markers}.")
-        pooled = [m for g in groups for m in g.members]
-        conflicts = find_conflicts(pooled) if len(doc_ids) > 1 else []
-        for conflict in conflicts[:2]:
-            marks: list[str] = []
-            cites: list[Citation] = []
-            for side in conflict.sides:
-                ev = next(m for m in pooled if m.doc_id == side.doc_id and m.start == side.start)
-                n = citations_seen.setdefault((ev.doc_id, ev.start), len(citations_seen) + 1)
-                cites.append(Citation.from_evidence(n, ev))
-                value = _spell_date(side.value) if conflict.kind == "date" else side.value
-                marks.append(f"{value} [{n}]")
-            note = render(f"conflict_{conflict.kind}", first=marks[0], second=marks[1])
-            sentences.append(SummarySentence(note, cites, "note"))  # our template, not article text
-            rendered.append(note)
-        generated = sum(s.mode == "generated" for s in sentences)
-        reporting = sum(s.mode != "note" for s in sentences)
+        weights = [len(g.articles) for g in groups]
+        budgets = ev.budgets(weights, opts.sentences)
+        words = ev.budgets(weights, opts.max_words, minimum=LENGTH_FLOOR) if opts.max_words else None
+        events = []
+        for number, (group, budget) in enumerate(zip(groups, budgets, strict=True)):
+            mine = [c for c, owner in zip(pool, owners, strict=True) if owner == number]
+            picks = select(mine, stats.for_event([a.concepts for a in group.articles]), budget)
+            sentences = [self._write(pick, stats) for pick in picks]
+            if words:
+                sentences = _trim_words(sentences, words[number])
+            events.append(self._event(group, picks, sentences, mine))
+        events = [e for e in events if e.sentences]
+        return self._finish(key, events, doc_ids, opts, select_s, t0, t1)
+
+    def _finish(
+        self,
+        key: str,
+        events: list[Event],
+        doc_ids: Sequence[str],
+        opts: Options,
+        select_s: float,
+        t0: float,
+        t1: float,
+    ) -> Summary:
+        numbers: dict[tuple[str, int], int] = {}
+        for event in events:
+            _number(event, numbers)
+        ordered = [x for e in events for x in e.sentences] + [
+            SummarySentence(n.text, n.citations, "note") for e in events for n in e.notes
+        ]
+        generated = sum(x.mode == "generated" for x in ordered)
+        reporting = sum(x.mode != "note" for x in ordered)
         summary = Summary(
-            summary=" ".join(rendered),
+            summary=render_summary(events, opts.format),
             mode="generated" if generated * 2 >= max(1, reporting) else "extractive",
-            sentences=sentences,
-            conflicts=conflicts,
+            sentences=ordered,
+            events=events,
+            conflicts=[n for e in events for n in e.notes],
             documents=list(doc_ids),
             timings={
                 "select_s": round(select_s, 4),
@@ -318,21 +415,48 @@ class Summarizer:
         self._cache_write(key, summary)
         return summary
 
+    def _event(
+        self,
+        group: ev.EventGroup,
+        picks: Sequence[_Pick],
+        sentences: list[SummarySentence],
+        pool: Sequence[_Candidate],
+    ) -> Event:
+        members = [m for p in picks for m in p.members]
+        cited = list(dict.fromkeys(c.doc_id for x in sentences for c in x.citations))
+        notes = [_date_note(group, a, pool) for a in group.misdated]
+        notes += [_number_note(c, members) for c in find_conflicts(members, kinds=("number",))[:2]]
+        when = group.date
+        return Event(
+            date=when.day.isoformat() if when else None,
+            date_precision=when.precision if when else None,
+            heading=_heading(group, cited),
+            sentences=sentences,
+            documents=list(dict.fromkeys(cited + group.doc_ids)),
+            notes=[n for n in notes if n is not None],
+        )
+
     def _map(
         self,
         doc_ids: Sequence[str],
         opts: Options,
         topic: str | None,
         progress: Callable[[int, int], None] | None,
-    ) -> tuple[list[_Candidate], TermStats]:
-        """Each article's candidate sentences (on topic when one is given), its best few kept."""
+    ) -> tuple[list[_Candidate], TermStats, list[ev.Article]]:
+        """Each article's candidate sentences (on topic when one is given), its best few kept, and
+        what event grouping needs of it (its phrases and dated sentences)."""
         focus = np.asarray(self.retriever.embedder.embed([topic])[0], dtype=np.float32) if topic else None
         topic_terms = t.content_terms(topic) if topic else set()
         stats = TermStats()
         pool: list[_Candidate] = []
+        articles: list[ev.Article] = []
+        records = self.store.documents()
         keep = max(4, 2 * opts.per_article)
         for number, doc_id in enumerate(doc_ids, 1):
-            found = candidates(_article_sentences(self.store, doc_id))
+            sentences = _article_sentences(self.store, doc_id)
+            found = candidates(sentences)
+            articles.append(ev.make_article(records[doc_id], sentences))
+            articles[-1].concepts = set().union(*(c.concepts for c in found))
             stats.add_article([c.concepts for c in found])
             if focus is not None:
                 for cand in found:
@@ -349,25 +473,26 @@ class Summarizer:
             pool.extend(found)
             if progress:
                 progress(number, len(doc_ids))
-        return pool, stats
+        return pool, stats, articles
 
     def _write(self, group: _Pick, stats: TermStats) -> SummarySentence:
         source = group.evidence
         keep = must_keep(source.text, stats)
         sentence = " ".join(source.text.split())
         budget = max(8, round(len(sentence.split()) * 0.6))
-        # Four phrasings, each rescuing sentences the others copy or garble: shown examples,
-        # examples plus a word budget, a plain request, and "in your own words". Lazily built: most
-        # sentences stop at the first.
+        # Five phrasings, each rescuing sentences the others copy or garble: shown examples,
+        # deleting words, examples plus a word budget, a plain request, and "in your own words".
+        # Most sentences stop at the first.
         attempts = (
             shorten_messages(sentence, keep),
+            drop_words_messages(sentence, keep),
             shorten_messages(sentence, keep, budget),
             shorten_messages(sentence, keep, examples=False),
             paraphrase_messages(sentence, keep),
         )
         for messages in attempts:
             draft = self.chat.complete(messages, max_tokens=80, temperature=0.0)
-            text = draft.text.strip().split("\n")[0].strip().lstrip("•*-– ")
+            text = clean(draft.text.strip().split("\n")[0].strip().lstrip("•*-– "))
             supporters = [m for m in group.members if self._rewrite_ok(text, m, sentence, keep)]
             if source in supporters:
                 return SummarySentence(text, [Citation.from_evidence(0, m) for m in supporters], "generated")
@@ -381,11 +506,12 @@ class Summarizer:
 
     @staticmethod
     def _rewrite_ok(draft: str, member: Evidence, source: str, keep: Sequence[str]) -> bool:
-        """A rewrite counts when it is shorter, still says something, keeps the must-keep words
-        and the judge finds every term, name and figure of it in the passage."""
+        """A rewrite counts when it is shorter, still says something, keeps the must-keep words,
+        keeps who did what to whom in that sentence (rag.faithful) and the judge finds every term,
+        name and figure of it in the passage."""
         if not draft or len(t.content_terms(draft)) < 4 or not _rewritten(draft, source):
             return False
-        if not keeps(draft, keep):
+        if not keeps(draft, keep) or not faithful_check(member.text, draft).faithful:
             return False
         return judge(draft, [passage_context(member.text, member.title, member.date)]).supported
 
@@ -406,19 +532,8 @@ class Summarizer:
             return None
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            sentences = [
-                SummarySentence(s["text"], [Citation(**c) for c in s["citations"]], s["mode"])
-                for s in data["sentences"]
-            ]
-            return Summary(
-                data["summary"],
-                data["mode"],
-                sentences,
-                [Conflict.from_json(c) for c in data["conflicts"]],
-                data["documents"],
-                {**data["timings"], "total_s": 0.0},
-                cached=True,
-            )
+            data["timings"] = {**data["timings"], "total_s": 0.0}
+            return Summary.from_json(data, cached=True)
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
@@ -459,6 +574,17 @@ def _rewritten(draft: str, source: str) -> bool:
     return len(draft) <= 1.1 * len(source) and similar < REWORDED_BELOW
 
 
+def drop_words_messages(sentence: str, keep: Sequence[str]) -> list[dict[str, str]]:
+    """Deleting words, shown twice first: the rewrite a small model copies least and garbles least."""
+    messages = []
+    for n in (1, 2):
+        messages.append({"role": "user", "content": render(f"drop_question_{n}")})
+        messages.append({"role": "assistant", "content": render(f"drop_answer_{n}")})
+    must = f" It must contain: {', '.join(keep)}." if keep else ""
+    messages.append({"role": "user", "content": render("drop_words", sentence=sentence, keep=must)})
+    return messages
+
+
 def paraphrase_messages(sentence: str, keep: Sequence[str]) -> list[dict[str, str]]:
     """Last try for a sentence the model will not shorten: the same facts in other words."""
     must = f" It must contain: {', '.join(keep)}." if keep else ""
@@ -477,8 +603,9 @@ def must_keep(text: str, stats: TermStats, limit: int = 3) -> list[str]:
     tokens = t.words(text)
     groups = q.demonyms(text)
     for i, word in enumerate(tokens):
-        if i == 0 or any(ch.isdigit() for ch in word) or word in found:
-            continue  # a sentence's first word is capitalised anyway: "Ferry captain …"
+        if i == 0 or any(ch.isdigit() for ch in word) or word in found or word not in text:
+            continue  # a sentence's first word is capitalised anyway: "Ferry captain …"; a word
+            # not in the text was joined from a dashed pair ("A–B") and cannot be asked for
         term = t.stem(word)
         followed_by_name = i + 1 < len(tokens) and tokens[i + 1][:1].isupper()
         if (
@@ -514,3 +641,89 @@ def _trim_words(sentences: list[SummarySentence], max_words: int) -> list[Summar
         kept.append(s)
         words += n
     return kept
+
+
+def _number(event: Event, numbers: dict[tuple[str, int], int]) -> None:
+    """Citation numbers in reading order across the summary; the event's paragraph with markers."""
+    parts = []
+    items: list[SummarySentence | Note] = [*event.sentences, *event.notes]
+    for item in items:
+        for c in item.citations:
+            c.n = numbers.setdefault((c.doc_id, c.start), len(numbers) + 1)
+        markers = "".join(f"[{c.n}]" for c in item.citations)
+        if isinstance(item, Note):
+            item.text = item.text.replace(MARKS_SLOT, markers)
+            parts.append(item.text)
+        else:
+            parts.append(f"{item.text.rstrip('. ')} {markers}.")
+    event.text = " ".join(parts)
+
+
+def render_summary(events: Sequence[Event], fmt: Literal["text", "md"]) -> str:
+    """One event: its paragraph. Several: short dated paragraphs in time order."""
+    if len(events) == 1:
+        return events[0].text
+    if fmt == "md":
+        return "\n\n".join(f"**{e.spelled_date()}** — *{e.heading}*\n\n{e.text}" for e in events)
+    return "\n\n".join(f"{e.spelled_date()} — {e.heading}\n{e.text}" for e in events)
+
+
+def _heading(group: ev.EventGroup, cited: Sequence[str]) -> str:
+    """The headline of the article the event's sentences cite most, else the first sentence cut short."""
+    titled = [a for a in group.articles if a.title_source != "filename" and a.title.strip()]
+    if titled:
+        best = max(titled, key=lambda a: (cited.count(a.doc_id), a.trust, -group.articles.index(a)))
+        return " ".join(best.title.split())
+    words = next((a.first_sentence for a in group.articles if a.first_sentence), "").split()
+    return " ".join(words[:HEADING_WORDS]) + ("…" if len(words) > HEADING_WORDS else "")
+
+
+def _sentence_of(article: ev.Article, pool: Sequence[_Candidate]) -> Evidence | None:
+    """The sentence that gives an article's date, else its best candidate sentence."""
+    if article.said_in is not None:
+        return article.said_in
+    return next((c.evidence for c in pool if c.evidence.doc_id == article.doc_id), None)
+
+
+def _date_note(group: ev.EventGroup, misdated: ev.Article, pool: Sequence[_Candidate]) -> Note | None:
+    """ "`doc` is dated May 3, 2026, but describes the events that the other articles date April 26,
+    2026 [2][5]." — the article's own date against the date the event's other reports give."""
+    others = [a for a in group.articles if a not in group.misdated and a.event_date]
+    dated = misdated.published or (misdated.event_date.day if misdated.event_date else None)
+    if not others or group.date is None or dated is None:
+        return None
+    witness = max(others, key=lambda a: a.trust)
+    own, theirs = _sentence_of(misdated, pool), _sentence_of(witness, pool)
+    if own is None or theirs is None:
+        return None
+    named = f"`{witness.doc_id}` dates" if len(others) == 1 else "the other articles date"
+    text = render(
+        "conflict_event_date",
+        doc=misdated.doc_id,
+        dated=EventDate(dated, "day", "").spelled(),
+        others=named,
+        event_date=group.date.spelled(),
+        marks=MARKS_SLOT,
+    )
+    sides = [
+        ConflictSide(own.doc_id, own.title, own.date, dated.isoformat(), own.text, own.start, own.end),
+        ConflictSide(theirs.doc_id, theirs.title, theirs.date, group.date.day.isoformat(), theirs.text,
+                     theirs.start, theirs.end),
+    ]  # fmt: skip
+    cites = [Citation.from_evidence(0, own), Citation.from_evidence(0, theirs)]
+    return Note(text, "date", group.date.spelled(), [misdated.doc_id, witness.doc_id], cites, sides)
+
+
+def _number_note(conflict: Conflict, members: Sequence[Evidence]) -> Note:
+    """Two reports of the event give different figures for the same thing."""
+    first, second = conflict.sides
+    text = render(
+        "conflict_event_number",
+        first=f"`{first.doc_id}` says {first.value}",
+        second=f"`{second.doc_id}` says {second.value}",
+        about=conflict.about.split(" (")[0],
+        marks=MARKS_SLOT,
+    )
+    by_place = {(m.doc_id, m.start): m for m in members}
+    cites = [Citation.from_evidence(0, by_place[(side.doc_id, side.start)]) for side in conflict.sides]
+    return Note(text, "number", conflict.about, [first.doc_id, second.doc_id], cites, conflict.sides)

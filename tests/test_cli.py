@@ -140,8 +140,9 @@ def test_summarize_one_article_cites_real_passages_and_is_cached(cli_index, seed
     first = rag("summarize", doc, "--index", str(cli_index), "--json", "--sentences", "4")
     assert first.returncode == 0, first.stderr
     data = json.loads(first.stdout)
-    assert set(data) == {"summary", "mode", "sentences", "conflicts", "documents", "timings"}
+    assert set(data) == {"summary", "mode", "sentences", "events", "conflicts", "documents", "timings"}
     assert data["documents"] == [doc] and 1 <= len(data["sentences"]) <= 4
+    assert len(data["events"]) == 1 and data["events"][0]["sentences"] == data["sentences"]
     source = (seeds_dir / f"{doc}.txt").read_text(encoding="utf-8")
     for sentence in data["sentences"]:
         assert sentence["citations"]
@@ -153,13 +154,35 @@ def test_summarize_one_article_cites_real_passages_and_is_cached(cli_index, seed
     assert again["summary"] == data["summary"] and again["timings"]["total_s"] == 0.0
 
 
-def test_summarize_all_reports_the_misdated_article(cli_index):
+def test_summarize_all_tells_two_calls_apart_in_time_order_and_names_the_misdated_article(
+    cli_index, seeds_dir
+):
     result = rag("summarize", "--all", "--index", str(cli_index), "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert len(data["documents"]) == 5
-    dates = {side["value"] for c in data["conflicts"] if c["kind"] == "date" for side in c["sides"]}
-    assert dates == {"2025-04-07", "2025-07-04"}
+    events = data["events"]
+    assert len(events) >= 2 and all(e["date"] for e in events), events
+    dates = [e["date"] for e in events]
+    assert dates == sorted(dates) and {"2025-03", "2025-07"} <= {d[:7] for d in dates}
+    assert all(e["heading"] and e["sentences"] and e["documents"] for e in events)
+    # The article dated April 7 that describes the July call: one note with its id and both dates.
+    notes = [n for e in events for n in e["notes"] if n["kind"] == "date"]
+    assert len(notes) == 1 and notes == [c for c in data["conflicts"] if c["kind"] == "date"]
+    note = notes[0]
+    assert "`000_80c8725c0d61dc36`" in note["text"], note
+    assert "April 7, 2025" in note["text"] and "July 4, 2025" in note["text"]
+    assert {s["value"] for s in note["sides"]} == {"2025-04-07", "2025-07-04"}
+    assert len(note["citations"]) == 2
+    # Every sentence is cited, verbatim, and the summary shows the timeline.
+    for sentence in data["sentences"]:
+        assert sentence["citations"], sentence
+        for c in sentence["citations"]:
+            source = (seeds_dir / f"{c['doc_id']}.txt").read_text(encoding="utf-8")
+            assert source[c["start"] : c["end"]] == c["text"]
+    assert data["summary"].index("March 2025") < data["summary"].index("July 4, 2025")
+    reporting = [s for s in data["sentences"] if s["mode"] != "note"]
+    assert sum(s["mode"] == "generated" for s in reporting) * 2 >= len(reporting)
 
 
 def test_summarize_needs_a_target(cli_index):

@@ -32,6 +32,13 @@ EXPECTED_VARIABLES = {
     "rewrite_answer": {"sentence", "question"},
     "conflict_date": {"first", "second"},
     "conflict_number": {"first", "second"},
+    "conflict_event_date": {"doc", "dated", "others", "event_date", "marks"},
+    "conflict_event_number": {"about", "first", "second", "marks"},
+    "drop_words": {"sentence", "keep"},
+    "drop_question_1": set(),
+    "drop_answer_1": set(),
+    "drop_question_2": set(),
+    "drop_answer_2": set(),
 }
 
 

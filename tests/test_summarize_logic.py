@@ -118,14 +118,16 @@ def test_faithful_shorter_rewrite_is_kept_and_cited():
     assert "It must contain:" in chat.prompts[0][-1]["content"] and len(chat.prompts[0]) == 5
 
 
-def test_copying_is_retried_three_other_ways_then_quoted():
+def test_copying_is_retried_four_other_ways_then_quoted():
     source = evidence(ARTICLE[3])
     stats = stats_for(candidates(article()))
-    chat = ScriptedChatModel(ARTICLE[3], ARTICLE[3] + " Really.", ARTICLE[3], ARTICLE[3].upper())
+    copies = (ARTICLE[3], ARTICLE[3], ARTICLE[3] + " Really.", ARTICLE[3], ARTICLE[3].upper())
+    chat = ScriptedChatModel(*copies)
     result = Summarizer(store=None, retriever=None, chat=chat)._write(_Pick(source, 1.0, [source]), stats)  # type: ignore[arg-type]
     assert result.mode == "extractive" and result.text == ARTICLE[3]
-    first, budget, plain, own_words = chat.prompts
+    first, drop, budget, plain, own_words = chat.prompts
     assert len(first) == 5 and "of at most" not in first[-1]["content"]
+    assert len(drop) == 5 and "Delete the less important words" in drop[-1]["content"]
     assert len(budget) == 5 and "of at most" in budget[-1]["content"]
     assert len(plain) == 1  # no worked examples the third time
     assert "in your own words" in own_words[-1]["content"]

@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -294,8 +294,20 @@ def chat(k: int | None, **flags: Any) -> None:
 @click.option("--topic", help="Summarize the articles about this topic.")
 @click.option("--since", help="Only articles dated on/after this (YYYY-MM-DD or 'last week').")
 @click.option("--until", help="Only articles dated on/before this (YYYY-MM-DD or 'last month').")
-@click.option("--sentences", type=click.IntRange(1, 30), default=5, show_default=True, help="Summary length.")
+@click.option(
+    "--sentences",
+    type=click.IntRange(1, 30),
+    help="Summary length in sentences, shared out across events by weight [default: a few per event].",
+)
 @click.option("--words", type=click.IntRange(10, 2000), help="Cap the summary at about this many words.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "md"]),
+    default="text",
+    show_default=True,
+    help="How the timeline of several events is laid out: plain text or Markdown.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @handle_errors
 def summarize(
@@ -304,12 +316,14 @@ def summarize(
     topic: str | None,
     since: str | None,
     until: str | None,
-    sentences: int,
+    sentences: int | None,
     words: int | None,
+    fmt: Literal["text", "md"],
     as_json: bool,
     **flags: Any,
 ) -> None:
-    """Summarize one article (DOC_ID), all of them (--all) or a topic, every sentence cited."""
+    """Summarize one article (DOC_ID), all of them (--all) or a topic: events in time order, every
+    sentence cited."""
     from datetime import date
 
     from rag.summarize import Options
@@ -329,7 +343,7 @@ def summarize(
         reading.advance(done - reading.done)
 
     result = summarizer.summarize(
-        docs, Options(sentences=sentences, max_words=words), topic=topic, progress=progress
+        docs, Options(sentences=sentences, max_words=words, format=fmt), topic=topic, progress=progress
     )
     reading.close()
     data = result.to_json()

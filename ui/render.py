@@ -69,6 +69,7 @@ CSS = """
                         padding: 6px; background: #fafafa; border-radius: 4px; }
 .source .article-text mark { background: #fde68a; }
 .notice { color: #6b7280; font-size: 0.9em; }
+.summary .event h4 { margin: 12px 0 4px; } .summary .event-date { color: #1d4ed8; }
 """
 
 
@@ -206,8 +207,27 @@ def sources_panel(turns: Sequence[str]) -> str:
     return "".join([*hidden, turns[-1]])
 
 
+def _event_date(event: dict[str, Any]) -> str:
+    from datetime import date
+
+    from rag.events import EventDate
+
+    if not event.get("date"):
+        return "Undated"
+    return EventDate(date.fromisoformat(event["date"]), event.get("date_precision") or "day", "").spelled()
+
+
 def summary_html(summary: dict[str, Any], turn: str) -> str:
-    body = with_markers(summary["summary"], turn)
+    """Several events as a timeline (date, heading, paragraph); one event as its paragraph."""
+    events = summary.get("events") or []
+    if len(events) > 1:
+        body = "".join(
+            f'<section class="event"><h4><span class="event-date">{esc(_event_date(e))}</span> — '
+            f"{esc(e['heading'])}</h4><p>{with_markers(e['text'], turn)}</p></section>"
+            for e in events
+        )
+    else:
+        body = with_markers(summary["summary"], turn)
     docs = len(summary.get("documents", []))
     took = summary.get("timings", {}).get("total_s")
     meta = f"{docs} article{'s' if docs != 1 else ''}" + (f", {took:.1f} s" if took is not None else "")

@@ -280,7 +280,7 @@ class WebApp:
 
             result = summarizer.summarize(
                 docs,
-                Options(sentences=int(sentences)),
+                Options(sentences=int(sentences) or None),
                 topic=topic.strip() or None if scope == "Topic" else None,
                 progress=step,
             )
@@ -468,7 +468,7 @@ def _summaries_tab(web: WebApp) -> SimpleNamespace:
             with gr.Row():
                 since = gr.Textbox(label="Since (YYYY-MM-DD)")
                 until = gr.Textbox(label="Until (YYYY-MM-DD)")
-            sentences = gr.Slider(1, 15, value=5, step=1, label="Sentences")
+            sentences = gr.Slider(0, 15, value=0, step=1, label="Sentences (0: a few per event)")
             button = gr.Button("Summarize", variant="primary", elem_id="summarize")
             out = gr.HTML(elem_id="summary")
         with gr.Column(scale=2):

@@ -1,0 +1,61 @@
+"""The rewrite checker: who did what stays who did what (invented sentences; spaCy only)."""
+
+from __future__ import annotations
+
+import pytest
+
+from eval.faithfulness import load, score
+from rag.faithful import check, clean
+
+SOURCE = "The harbour master thanked the ferry crews for rescuing 14 swimmers on Saturday."
+
+
+@pytest.mark.parametrize(
+    ("rewrite", "reason"),
+    [
+        ("The ferry crews thanked the harbour master for rescuing 14 swimmers.", "agent"),
+        ("The harbour master thanked the ferry crews for rescuing 41 swimmers.", "figure"),
+        ("The harbour master thanked the ferry crews, who were praised by Mayor Lin Osei.", "name"),
+        ("The harbour master thanked the ferry crews for rescuing 14 swimmers near the old pier.", "added"),
+        ("The harbour master did not thank the ferry crews for rescuing 14 swimmers.", "negation"),
+        ("The harbour master blamed the ferry crews for the 14 swimmers.", "action"),
+    ],
+)
+def test_an_unfaithful_rewrite_is_caught_with_its_reason(rewrite, reason):
+    verdict = check(SOURCE, rewrite)
+    assert not verdict.faithful and verdict.reason == reason, verdict
+
+
+@pytest.mark.parametrize(
+    "rewrite",
+    [
+        "The harbour master thanked ferry crews for rescuing 14 swimmers.",
+        "Ferry crews were thanked by the harbour master for rescuing 14 swimmers.",  # passive, same doer
+        "Sentence: The harbour master thanked the ferry crews for rescuing 14 swimmers.",
+    ],
+)
+def test_a_shortening_that_keeps_who_did_what_passes(rewrite):
+    assert check(SOURCE, rewrite).faithful
+
+
+def test_a_label_the_model_puts_first_is_not_part_of_the_sentence():
+    assert clean("Rephrased:  The bridge reopened.") == "The bridge reopened."
+    assert clean("Okafor said: “We are ready.”") == "“We are ready.”"
+    assert clean("The plan: more trams.") == "The plan: more trams."  # no capital after it
+
+
+def test_the_labelled_pairs_are_what_the_measurement_claims():
+    rows = load()
+    assert len(rows) >= 60
+    assert sum(r["origin"].startswith("model") for r in rows) >= 20
+    assert sum(not r["faithful"] for r in rows) * 3 >= len(rows)
+    kinds = {r["kind"] for r in rows if not r["faithful"]}
+    assert {"wrong_agent", "added_clause", "changed_figure", "dropped_negation"} <= kinds
+    assert {r["split"] for r in rows} == {"tune", "test"}
+
+
+def test_the_checker_is_right_on_nine_in_ten_labelled_pairs_and_catches_the_held_out_unfaithful():
+    overall, _ = score(load())
+    held_out, _ = score(load("test"))
+    assert overall.accuracy >= 0.9, overall
+    assert held_out.recall >= 0.9 and held_out.precision >= 0.8, held_out

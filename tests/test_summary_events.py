@@ -1,0 +1,64 @@
+"""Topic summaries of real news as timelines: events dated and in time order, every sentence cited.
+
+Three stories of the dev corpus that several articles report on different days and years; only
+their articles are ingested (by headline), so the test stays a few minutes on two cores.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import SHARED, rag, require_shared
+
+DEV_CORPUS = SHARED / "corpus" / "realtimeqa-dev" / "corpus"
+TOPICS = {
+    "government shutdown": "shutdown",
+    "Nancy Guthrie missing": "guthrie",
+    "Winter Olympics opening ceremony": "opening ceremony",
+}
+
+
+@pytest.fixture(scope="module")
+def topic_index(tmp_path_factory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("stories")
+    for path in sorted(require_shared(DEV_CORPUS).glob("*.txt")):
+        headline = path.read_text(encoding="utf-8").split("\n", 1)[0].lower()
+        if any(word in headline for word in TOPICS.values()):
+            shutil.copy(path, folder / path.name)
+    index = tmp_path_factory.mktemp("idx")
+    result = rag("ingest", str(folder), "--index", str(index), "--quiet", timeout=900)
+    assert result.returncode == 0, result.stderr
+    return folder, index
+
+
+@pytest.mark.parametrize("topic", list(TOPICS))
+def test_a_topic_summary_of_real_news_is_a_dated_timeline_of_cited_events(topic_index, topic):
+    folder, index = topic_index
+    result = rag("summarize", "--topic", topic, "--index", str(index), "--json", timeout=600)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    events = data["events"]
+    assert len(events) >= 2, data["summary"]
+    days = [date.fromisoformat(e["date"]) for e in events]  # every event dated, ISO
+    assert days == sorted(days)
+    for event in events:
+        assert event["heading"].strip() and event["sentences"] and event["documents"]
+        assert event["date_precision"] in ("day", "month")
+        assert set(event["documents"]) <= set(data["documents"])
+    assert [s for e in events for s in e["sentences"]] == [
+        s for s in data["sentences"] if s["mode"] != "note"
+    ]
+    for sentence in data["sentences"]:
+        assert sentence["citations"], sentence
+        for c in sentence["citations"]:
+            text = (folder / f"{c['doc_id']}.txt").read_text(encoding="utf-8")
+            assert text[c["start"] : c["end"]] == c["text"]
+    # Different days of a developing story are events of their own, not conflicting reports.
+    assert not [n for n in data["conflicts"] if n["kind"] == "date"], data["conflicts"]
+    headings = [e["heading"] for e in events]
+    assert all(h in data["summary"] for h in headings)
