@@ -57,7 +57,8 @@ def seeds_copy(tmp_path, seeds_dir) -> Path:
 SLOW_MODULES = {
     "test_backends", "test_bench", "test_cli", "test_crash_safety", "test_doctor_check", "test_embedder",
     "test_eval_floors", "test_failures", "test_ingest", "test_models_pull", "test_scale", "test_ui_browser",
-    "test_ui_server", "test_hostile_inputs", "test_news_sources", "test_ingest_progress", "test_summary_events",
+    "test_ui_server", "test_hostile_inputs", "test_news_sources", "test_ingest_progress",
+    "test_summary_events",
 }  # fmt: skip
 SLOW_FIXTURES = {"app", "seeds_index"}
 
