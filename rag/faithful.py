@@ -20,7 +20,7 @@ from rag import text as t
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Token
 
-Reason = Literal["", "figure", "name", "added", "agent", "object", "negation", "action"]
+Reason = Literal["", "figure", "name", "added", "agent", "object", "negation", "action", "moved"]
 
 CONTENT_POS = {"NOUN", "PROPN", "VERB", "ADJ", "NUM", "ADV"}
 SUBJECTS = {"nsubj", "nsubjpass", "csubj"}
@@ -29,8 +29,11 @@ PRONOUNS = {"he", "she", "they", "it", "we", "i", "you", "this", "that", "who"}
 # Words a shortening may add without adding a claim: light verbs, connectives, reporting glue.
 FREE_WORDS = frozenset(
     ["be", "have", "do", "also", "then", "now", "so", "just", "still", "such", "other", "more"]
-    + ["most", "many", "much", "very", "well", "say", "said", "tell", "state", "report", "add", "include"]
+    + ["most", "many", "much", "very", "well", "include"]
 )
+# Saying verbs: a rewrite may say "X said" for "X told reporters", never add a speaker the source
+# does not report ("…, the company said" where the company is only a party).
+REPORTING = frozenset(["say", "tell", "state", "report", "add", "note", "announce", "confirm", "write"])
 # Content words a rewrite may add that the source does not have (a synonym, a summarising noun);
 # two or more new words are a new clause or claim.
 MAX_ADDED_WORDS = 1
@@ -53,7 +56,7 @@ def clean(draft: str) -> str:
 def check(source: str, rewrite: str) -> Verdict:
     """The first unfaithful trait found, or a faithful verdict."""
     src, new = q.parse(" ".join(source.split())), q.parse(clean(rewrite))
-    for step in (_figures, _names, _added, _roles):
+    for step in (_figures, _names, _added, _roles, _anchored):
         verdict = step(src, new)
         if not verdict.faithful:
             return verdict
@@ -90,7 +93,10 @@ def _added(src: Doc, new: Doc) -> Verdict:
         and tok.lemma_.lower() not in known
         and t.stem(tok.text) not in known
     ]
-    verbs = [tok.text for tok in extra if tok.pos_ == "VERB"]
+    reports = any(tok.lemma_.lower() in REPORTING for tok in src if tok.pos_ == "VERB")
+    verbs = [
+        tok.text for tok in extra if tok.pos_ == "VERB" and not (reports and tok.lemma_.lower() in REPORTING)
+    ]
     if verbs:
         return Verdict(False, "action", " ".join(verbs))
     if len(extra) > MAX_ADDED_WORDS:
@@ -106,6 +112,8 @@ def _roles(src: Doc, new: Doc) -> Verdict:
         if verb.pos_ == "AUX" and verb.dep_ != "ROOT":
             continue
         matches = [tok for tok in src if tok.pos_ in {"VERB", "AUX", "NOUN"} and tok.lemma_ == verb.lemma_]
+        if not matches and verb.lemma_.lower() in REPORTING:
+            matches = [tok for tok in src if tok.pos_ == "VERB" and tok.lemma_.lower() in REPORTING]
         if not matches:
             if verb.lemma_.lower() in FREE_WORDS:
                 continue
@@ -207,3 +215,33 @@ def _compound(token: Token) -> Iterable[Token]:
     for child in token.children:
         if child.dep_ in {"compound", "flat"}:
             yield from _compound(child)
+
+
+def _governor(token: Token) -> Token | None:
+    """The verb a figure or date belongs to: "voted 7 to 2", "ban … from August 20"."""
+    head = token.head
+    while head is not head.head and head.pos_ not in {"VERB", "AUX"}:
+        head = head.head
+    return head if head.pos_ in {"VERB", "AUX"} else None
+
+
+def _anchored(src: Doc, new: Doc) -> Verdict:
+    """A date or figure stays with its action: "banned from August 20" is not "voted on August 20"."""
+    source_verbs = {tok.lemma_ for tok in src if tok.pos_ in {"VERB", "AUX"}}
+    for ent in new.ents:
+        if ent.label_ not in {"DATE", "TIME", "CARDINAL", "MONEY", "PERCENT", "QUANTITY"}:
+            continue
+        ours = _governor(ent.root)
+        theirs = [
+            _governor(other.root)
+            for other in src.ents
+            if other.text == ent.text or set(t.numbers(other.text)) & set(t.numbers(ent.text))
+        ]
+        theirs = [v for v in theirs if v is not None]
+        if ours is None or not theirs or ours.lemma_ not in source_verbs:
+            continue
+        if ours.lemma_.lower() in REPORTING | FREE_WORDS:
+            continue
+        if all(v.lemma_ != ours.lemma_ for v in theirs):
+            return Verdict(False, "moved", f"{ent.text} ({ours.text} / {theirs[0].text})")
+    return Verdict(True)
