@@ -232,12 +232,12 @@ def _anchored(src: Doc, new: Doc) -> Verdict:
         if ent.label_ not in {"DATE", "TIME", "CARDINAL", "MONEY", "PERCENT", "QUANTITY"}:
             continue
         ours = _governor(ent.root)
-        theirs = [
+        governors = [
             _governor(other.root)
             for other in src.ents
             if other.text == ent.text or set(t.numbers(other.text)) & set(t.numbers(ent.text))
         ]
-        theirs = [v for v in theirs if v is not None]
+        theirs = [v for v in governors if v is not None]
         if ours is None or not theirs or ours.lemma_ not in source_verbs:
             continue
         if ours.lemma_.lower() in REPORTING | FREE_WORDS:
