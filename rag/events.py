@@ -212,35 +212,46 @@ def overlap(a: Article, b: Article) -> float:
     return shared / max(1, min(len(a.terms), len(b.terms)))
 
 
-def _joinable(a: Article, b: Article, cosine: float) -> bool:
+def _requirement(a: Article, b: Article) -> tuple[float, bool]:
+    """The phrase cosine two articles' groups need to join, and whether they may join at all."""
     shared = overlap(a, b)
     if not _apart(a, b):
-        return cosine >= SAME_EVENT and shared >= MIN_OVERLAP
+        return SAME_EVENT, shared >= MIN_OVERLAP
     if a.trust != b.trust:
-        return cosine >= SAME_EVENT_DATES_APART and shared >= MIN_OVERLAP
-    return shared >= COPY_OVERLAP
+        return SAME_EVENT_DATES_APART, shared >= MIN_OVERLAP
+    return 0.0, shared >= COPY_OVERLAP
 
 
 def cluster(articles: Sequence[Article]) -> list[EventGroup]:
     """Average-link merging of articles while the closest two groups still share enough phrases;
-    groups whose dates are apart need more in common."""
-    if not articles:
+    groups whose dates are apart need more in common. Group similarities are updated in place
+    (Lance-Williams), so a few hundred articles take a moment, not minutes."""
+    n = len(articles)
+    if not n:
         return []
-    sims = _tfidf(articles) @ _tfidf(articles).T
-    groups: list[list[int]] = [[i] for i in range(len(articles))]
-    while len(groups) > 1:
-        best, pair = -1.0, (0, 0)
-        for i in range(len(groups)):
-            for j in range(i + 1, len(groups)):
-                pairs = [(x, y) for x in groups[i] for y in groups[j]]
-                score = float(np.mean([sims[x, y] for x, y in pairs]))
-                if all(_joinable(articles[x], articles[y], score) for x, y in pairs) and score > best:
-                    best, pair = score, (i, j)
-        if best < 0:
+    vectors = _tfidf(articles)
+    sims = (vectors @ vectors.T).astype(np.float64)
+    needed = np.zeros((n, n))
+    allowed = np.zeros((n, n), dtype=bool)
+    for i in range(n):
+        for j in range(i + 1, n):
+            needed[i, j], allowed[i, j] = needed[j, i], allowed[j, i] = _requirement(articles[i], articles[j])
+    members: dict[int, list[int]] = {i: [i] for i in range(n)}
+    while len(members) > 1:
+        alive = np.array(sorted(members))
+        sub = sims[np.ix_(alive, alive)]
+        ok = allowed[np.ix_(alive, alive)] & (sub >= needed[np.ix_(alive, alive)])
+        np.fill_diagonal(ok, False)
+        if not ok.any():
             break
-        i, j = pair
-        groups[i] += groups.pop(j)
-    return [EventGroup([articles[i] for i in sorted(g)]) for g in groups]
+        flat = int(np.argmax(np.where(ok, sub, -np.inf)))
+        i, j = int(alive[flat // len(alive)]), int(alive[flat % len(alive)])
+        size_i, size_j = len(members[i]), len(members[j])
+        sims[i, :] = sims[:, i] = (size_i * sims[i, :] + size_j * sims[j, :]) / (size_i + size_j)
+        needed[i, :] = needed[:, i] = np.maximum(needed[i, :], needed[j, :])
+        allowed[i, :] = allowed[:, i] = allowed[i, :] & allowed[j, :]
+        members[i] += members.pop(j)
+    return [EventGroup([articles[k] for k in sorted(g)]) for g in members.values()]
 
 
 def date_event(group: EventGroup) -> None:

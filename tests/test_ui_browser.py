@@ -195,6 +195,11 @@ def test_chat_sources_markers_followup_upload_and_summary(browser, ui_index, tmp
         summary = latest_answer(page, "#summary-sources")
         assert summary["sentences"], summary
         assert "callow ferry" in summary["documents"]
+        # The same timeline as the CLI: one dated section per event, in time order.
+        assert len(summary["events"]) >= 2, summary["summary"]
+        assert page.locator("#summary .event").count() == len(summary["events"])
+        shown = page.locator("#summary .event-date").all_inner_texts()
+        assert "March 2025" in shown and "July 4, 2025" in shown, shown
         assert page.locator("#summary .cite").count() >= len(cited(summary))
         assert_sources_visible(page, "#summary-sources", summary)
         page.locator("#summary .cite").first.click()
