@@ -233,17 +233,7 @@ def _concepts(text: str) -> tuple[set[str], set[str]]:
     """Content terms and adjacent pairs ("road closure", "North Sea"), and which are names or
     figures (who, how many, when). Pairs tell a specific event from its generic head word."""
     terms = t.content_terms(text)
-    pairs: set[str] = set()
-    previous = ""
-    for word in t.words(text):
-        lower = word.lower()
-        if lower in t.STOPWORDS or len(word) < 2:
-            previous = ""
-            continue
-        term = t.NUMBER_WORDS.get(lower, t.stem(word))
-        if previous:
-            pairs.add(f"{previous} {term}")
-        previous = term
+    pairs = set(ev.phrases(text))
     named = {t.stem(n) for n in t.names(text)} | t.numbers(text) | {t.stem(m) for m in t.months(text)}
     specific = {term for term in terms if term in named or any(ch.isdigit() for ch in term)}
     return terms | pairs, specific
