@@ -48,8 +48,8 @@ DATE_TRUST = {"metadata": 3, "front_matter": 3, "feed": 3, "published_line": 2, 
 # A sentence of one article joins another event when it is this much closer to that event's sentences.
 SPLIT_MARGIN = 0.15
 # Sentences per event by default: a few, one more for each further outlet reporting it.
-EVENT_BASE_SENTENCES = 2
-EVENT_MAX_SENTENCES = 5
+EVENT_BASE_SENTENCES = 3
+EVENT_MAX_SENTENCES = 6
 DEFAULT_MAX_SENTENCES = 15  # over many events the per-event budget is shared out from this
 DATE_WORDS = re.compile(
     r"\b(today|tonight|yesterday|"

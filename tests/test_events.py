@@ -110,7 +110,7 @@ def test_sentences_of_a_roundup_that_report_another_event_move_to_it():
 
 
 def test_budgets_are_per_event_by_default_and_shared_by_weight_when_given():
-    assert ev.budgets([3, 1], None) == [5, 3]
+    assert ev.budgets([3, 1], None) == [6, 4]
     assert ev.budgets([3, 1], 6) == [4, 2]
     assert ev.budgets([1, 3, 2], 2) == [0, 1, 1]  # too few for all: the most reported events
     assert sum(ev.budgets([1] * 12, None)) == ev.DEFAULT_MAX_SENTENCES
