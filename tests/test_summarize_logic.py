@@ -142,3 +142,33 @@ def test_a_reworded_sentence_of_about_the_same_length_counts_as_the_models():
     assert _rewritten(
         "Northfield's mayor said the council had approved 12 million dollars for the bridge.", source
     )
+
+
+def test_a_misdated_report_gets_one_plain_note_naming_it_with_both_dates_and_citations():
+    from datetime import date
+
+    from rag import events as ev
+    from rag.summarize import Event, SummarySentence, _Candidate, _date_note, _number
+
+    def report(doc: str, iso: str, source: str, text: str) -> ev.Article:
+        said = evidence(text, doc)
+        article = ev.Article(doc, doc, "heading", date.fromisoformat(iso), source, [said])
+        article.said_in = said  # the sentence its date is read from
+        return article
+
+    gazette = report("harbour-gazette", "2026-05-03", "lead", "On May 3, 2026, the storm flooded the quay.")
+    post = report("coast-post", "2026-04-26", "metadata", "The storm flooded the quay on Sunday.")
+    group = ev.EventGroup([gazette, post])
+    ev.date_event(group)
+    assert [a.doc_id for a in group.misdated] == ["harbour-gazette"]
+    note = _date_note(group, gazette, [_Candidate(e, set(), set(), 0.0) for e in gazette.sentences])
+    assert note is not None and note.documents == ["harbour-gazette", "coast-post"]
+    event = Event("2026-04-26", "day", "Storm", [SummarySentence("The storm flooded the quay.", [], "extractive")],
+                  ["coast-post"], [note])  # fmt: skip
+    _number(event, {})
+    assert note.text == (
+        "`harbour-gazette` is dated May 3, 2026, but describes the events that `coast-post` dates "
+        "April 26, 2026 [1][2]."
+    )
+    assert [c.doc_id for c in note.citations] == ["harbour-gazette", "coast-post"]
+    assert {s.value for s in note.sides} == {"2026-05-03", "2026-04-26"}
