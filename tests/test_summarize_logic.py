@@ -163,8 +163,8 @@ def test_a_misdated_report_gets_one_plain_note_naming_it_with_both_dates_and_cit
     assert [a.doc_id for a in group.misdated] == ["harbour-gazette"]
     note = _date_note(group, gazette, [_Candidate(e, set(), set(), 0.0) for e in gazette.sentences])
     assert note is not None and note.documents == ["harbour-gazette", "coast-post"]
-    event = Event("2026-04-26", "day", "Storm", [SummarySentence("The storm flooded the quay.", [], "extractive")],
-                  ["coast-post"], [note])  # fmt: skip
+    line = SummarySentence("The storm flooded the quay.", [], "extractive")
+    event = Event("2026-04-26", "day", "Storm", [line], ["coast-post"], [note])
     _number(event, {})
     assert note.text == (
         "`harbour-gazette` is dated May 3, 2026, but describes the events that `coast-post` dates "
