@@ -170,7 +170,7 @@ def _agent(verb: Token) -> Token | None:
             return by[0]
         if _direct(token, {"nsubjpass"}):
             return None  # a passive without "by": the doer is not said
-        token = token.head if token.dep_ in {"conj", "xcomp"} and token.head is not token else None
+        token = token.head if token.dep_ in {"conj", "xcomp"} and token.head.i != token.i else None
     return None
 
 
@@ -220,7 +220,7 @@ def _compound(token: Token) -> Iterable[Token]:
 def _governor(token: Token) -> Token | None:
     """The verb a figure or date belongs to: "voted 7 to 2", "ban … from August 20"."""
     head = token.head
-    while head is not head.head and head.pos_ not in {"VERB", "AUX"}:
+    while head.head.i != head.i and head.pos_ not in {"VERB", "AUX"}:  # spaCy makes a new Token each time
         head = head.head
     return head if head.pos_ in {"VERB", "AUX"} else None
 
