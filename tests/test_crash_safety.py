@@ -15,6 +15,9 @@ from index.store import CHUNKS, SENTENCES, ChromaStore
 from tests.helpers import ROOT, rag
 
 KILLS = 20
+# Enough documents that the first kills land mid-ingest on a fast machine (pooled chunk vectors
+# ingest one of these short articles in under 0.1 s).
+DOCS = 60
 
 
 def make_corpus(folder: Path, n: int) -> None:
@@ -42,7 +45,7 @@ def check_consistent(app, index: Path) -> int:
 
 def test_sigkill_during_ingest_never_leaves_a_half_document(app, tmp_path):
     corpus = tmp_path / "corpus"
-    make_corpus(corpus, 24)
+    make_corpus(corpus, DOCS)
     index = tmp_path / "index"
     rng = random.Random(7)
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
@@ -64,10 +67,10 @@ def test_sigkill_during_ingest_never_leaves_a_half_document(app, tmp_path):
             assert answer.returncode == 0, answer.stderr
             json.loads(answer.stdout)
     assert max(seen_docs) > 0, "no kill landed after the first document was written"
-    assert min(seen_docs) < 24, "every kill came after ingest had finished"
+    assert min(seen_docs) < DOCS, "every kill came after ingest had finished"
     final = rag("ingest", str(corpus), "--index", str(index), "--json")
     assert final.returncode == 0, final.stderr
-    assert check_consistent(app, index) == 24
+    assert check_consistent(app, index) == DOCS
     store = ChromaStore(index, app.embedder.name, app.embedder.dimension)
     documents = store.documents()
     assert store.count(CHUNKS) == sum(r.n_chunks for r in documents.values())  # no duplicates
