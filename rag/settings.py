@@ -104,11 +104,11 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(32, ge=0, le=128, description="Overlap between chunks in tokens.")
     max_file_mb: float = Field(20.0, gt=0, description="Files larger than this are skipped at ingest.")
     lock_timeout_s: float = Field(30.0, ge=0, description="How long a writer waits for the index lock.")
-    chunk_vectors: Literal["pooled", "embedded"] = Field(
-        "pooled",
-        description="How chunk vectors are made at ingest: 'pooled' averages the chunk's sentence vectors "
-        "(weighted by how much of each it holds), so every token goes through the encoder once; "
-        "'embedded' also runs the encoder over each chunk's own text (about twice the ingest work).",
+    chunk_vectors: Literal["embedded", "pooled"] = Field(
+        "embedded",
+        description="How chunk vectors are made at ingest: 'embedded' runs the encoder over each chunk as "
+        "well as each sentence; 'pooled' averages the chunk's sentence vectors instead, so every token is "
+        "embedded once (about half the ingest work; retrieval ranks a little differently).",
     )
     progress_every_s: float = Field(
         10.0, gt=0, description="How often long work writes a progress line when stderr is not a terminal."
