@@ -24,6 +24,7 @@ from index.store import ChromaStore, DocRecord, Record, WriterLock
 Reporter = Callable[[str], None]
 COMMIT_EVERY_S = 2.0  # how often the manifest flips during a long ingest into a large index
 PER_FILE_COMMIT_BELOW = 1000  # documents; below this every finished file is committed at once
+HEADLINE_SHARE = 0.5  # of a pooled chunk vector: the article's headline, the rest its sentences
 
 
 @dataclass
@@ -254,7 +255,8 @@ def _embed_document(
             return [], [], [], []
         if pool_chunks:
             sentence_vectors = embedder.embed([s.text for s in sentences])
-            chunk_vectors = pooled_chunk_vectors(chunks, sentences, sentence_vectors, embedder)
+            headline = _headline_vector(doc, sentences, sentence_vectors, embedder)
+            chunk_vectors = pooled_chunk_vectors(chunks, sentences, sentence_vectors, embedder, headline)
         else:
             vectors = embedder.embed([c.text for c in chunks] + [s.text for s in sentences])
             chunk_vectors, sentence_vectors = vectors[: len(chunks)], vectors[len(chunks) :]
@@ -266,17 +268,38 @@ def _embed_document(
     return chunks, sentences, chunk_vectors, sentence_vectors
 
 
+def _headline_vector(
+    doc: Document,
+    sentences: Sequence[Sentence],
+    sentence_vectors: Sequence[Sequence[float]],
+    embedder: Embedder,
+) -> list[float] | None:
+    """The vector of the article's own headline (a file name is not one): the sentence that is the
+    headline where there is one, else the headline embedded alone (a few tokens per article)."""
+    title = doc.title.strip()
+    if doc.title_source == "filename" or not title:
+        return None
+    for sentence, vector in zip(sentences, sentence_vectors, strict=True):
+        if sentence.text.strip() == title:
+            return list(vector)
+    return embedder.embed([title])[0]
+
+
 def pooled_chunk_vectors(
     chunks: Sequence[Chunk],
     sentences: Sequence[Sentence],
     sentence_vectors: Sequence[Sequence[float]],
     embedder: Embedder,
+    headline: Sequence[float] | None = None,
 ) -> list[list[float]]:
-    """A chunk's vector is the mean of its sentences' vectors, weighted by how much of each it holds.
+    """A chunk's vector is the mean of its sentences' vectors, weighted by how much of each it holds,
+    and mixed with the article's headline (`HEADLINE_SHARE`).
 
     The encoder mean-pools its tokens, so a length-weighted mean of sentence vectors stands in for
     embedding the chunk's text again; every token is then embedded once, not once per chunk and once
-    per sentence. A chunk that holds no sentence (none in practice) is embedded itself.
+    per sentence. What the sentences leave to the headline ("Their talk lasted an hour") comes back
+    through the headline's share, so a chunk is found by what its article is about. A chunk that
+    holds no sentence (none in practice) is embedded itself.
     """
     ends = [s.end for s in sentences]
     matrix = np.asarray(sentence_vectors, dtype=np.float64)
@@ -297,12 +320,18 @@ def pooled_chunk_vectors(
             out.append(None)
             alone.append(number)
             continue
-        mean = np.average(matrix[rows], axis=0, weights=weights)
-        norm = float(np.linalg.norm(mean))
-        out.append((mean / norm if norm else mean).tolist())
+        mean = _unit(np.average(matrix[rows], axis=0, weights=weights))
+        if headline is not None:
+            mean = _unit((1.0 - HEADLINE_SHARE) * mean + HEADLINE_SHARE * np.asarray(headline))
+        out.append(mean.tolist())
     for number, vector in zip(alone, embedder.embed([chunks[n].text for n in alone]), strict=True):
         out[number] = vector
     return [v for v in out if v is not None]
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm else vector
 
 
 def _ingest_document(doc: Document, cand: Candidate, work: _Work) -> FileOutcome:

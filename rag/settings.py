@@ -105,10 +105,10 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(20.0, gt=0, description="Files larger than this are skipped at ingest.")
     lock_timeout_s: float = Field(30.0, ge=0, description="How long a writer waits for the index lock.")
     chunk_vectors: Literal["embedded", "pooled"] = Field(
-        "embedded",
-        description="How chunk vectors are made at ingest: 'embedded' runs the encoder over each chunk as "
-        "well as each sentence; 'pooled' averages the chunk's sentence vectors instead, so every token is "
-        "embedded once (about half the ingest work; retrieval ranks a little differently).",
+        "pooled",
+        description="How chunk vectors are made at ingest: 'pooled' averages the chunk's sentence vectors, "
+        "so every token goes through the encoder once; 'embedded' also runs the encoder over each chunk "
+        "(twice the ingest work; a chunk's vector then reads its sentences in context).",
     )
     progress_every_s: float = Field(
         10.0, gt=0, description="How often long work writes a progress line when stderr is not a terminal."

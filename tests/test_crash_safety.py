@@ -15,8 +15,8 @@ from index.store import CHUNKS, SENTENCES, ChromaStore
 from tests.helpers import ROOT, rag
 
 KILLS = 20
-# Enough documents that the first kills land mid-ingest on a fast machine (with `chunk_vectors =
-# "pooled"` one of these short articles takes under 0.1 s).
+# Enough documents that the first kills land mid-ingest on a fast machine (one of these short
+# articles takes under 0.1 s to embed).
 DOCS = 60
 
 

@@ -17,15 +17,12 @@ DEV_CORPUS = SHARED / "corpus" / "realtimeqa-dev" / "corpus"
 PROGRESS = re.compile(r"^(\d+)/(\d+) files, \d+\.\d files/s")
 
 
-def test_pooled_chunk_vectors_embed_each_token_about_once(tmp_path):
+def test_a_default_ingest_embeds_each_token_about_once(tmp_path):
     folder = tmp_path / "twelve"
     folder.mkdir()
     for path in sorted(require_shared(DEV_CORPUS).glob("*.txt"))[:12]:
         shutil.copy(path, folder / path.name)
-    result = rag(
-        "ingest", str(folder), "--index", str(tmp_path / "idx"), "--json", "--quiet",
-        env={"RAG_CHUNK_VECTORS": "pooled"},
-    )  # fmt: skip
+    result = rag("ingest", str(folder), "--index", str(tmp_path / "idx"), "--json", "--quiet")
     assert result.returncode == 0, result.stderr
     assert not PROGRESS.search(result.stderr), "--quiet prints no progress"
     report = json.loads(result.stdout)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 
 from index.chunking import Chunk, Sentence
 from index.embedder import HashingEmbedder, ReusingEmbedder
-from index.ingest import pooled_chunk_vectors
+from index.ingest import HEADLINE_SHARE, _headline_vector, pooled_chunk_vectors
+from index.loaders import Document
 from index.progress import Progress, duration, line
 
 LINE = re.compile(r"^\d+/\d+ files, \d+\.\d files/s(, ~[\dhms]+ left)?$")
@@ -75,3 +77,39 @@ def test_a_chunk_without_sentences_is_embedded_itself():
     chunk = Chunk("d#0", "d", 0, 0, 20, "Storm warning issued", [], None, [])
     [vector] = pooled_chunk_vectors([chunk], [], [], embedder)
     assert np.allclose(vector, HashingEmbedder().embed(["Storm warning issued"])[0])
+
+
+def _document(text: str, title: str, title_source: str) -> Document:
+    return Document("d", Path("d.txt"), text, title, None, "text", "h", title_source=title_source)
+
+
+def test_a_chunk_vector_takes_its_share_from_the_article_headline():
+    embedder = ReusingEmbedder(HashingEmbedder())
+    headline = _sentence("Lantern festival returns to Quayside", 0)
+    body = _sentence("It drew crowds until midnight, organisers said.", 38)
+    sentences = [headline, body]
+    vectors = embedder.embed([s.text for s in sentences])
+    doc = _document(f"{headline.text}\n\n{body.text}", headline.text, "heading")
+    spent = embedder.tokens_embedded
+    title_vector = _headline_vector(doc, sentences, vectors, embedder)
+    assert title_vector == vectors[0] and embedder.tokens_embedded == spent  # the headline sentence, reused
+    later = Chunk("d#1", "d", 1, body.start, body.end, body.text, [body], None, [])
+    [plain] = pooled_chunk_vectors([later], sentences, vectors, embedder)
+    [mixed] = pooled_chunk_vectors([later], sentences, vectors, embedder, title_vector)
+    want = (1 - HEADLINE_SHARE) * np.asarray(vectors[1]) + HEADLINE_SHARE * np.asarray(vectors[0])
+    assert np.allclose(mixed, want / np.linalg.norm(want))
+    # The chunk that never names the festival is now nearer to a question about it.
+    asked = np.asarray(HashingEmbedder().embed(["When does the lantern festival return to Quayside?"])[0])
+    assert float(np.dot(asked, mixed)) > float(np.dot(asked, plain))
+
+
+def test_a_file_name_is_no_headline_and_a_headline_outside_the_text_is_embedded_alone():
+    embedder = ReusingEmbedder(HashingEmbedder())
+    body = _sentence("The pier reopened on Friday after repairs.", 0)
+    vectors = embedder.embed([body.text])
+    assert _headline_vector(_document(body.text, "pier 2031", "filename"), [body], vectors, embedder) is None
+    spent = embedder.tokens_embedded
+    title = "Pier reopens"
+    got = _headline_vector(_document(body.text, title, "metadata"), [body], vectors, embedder)
+    assert np.allclose(got, HashingEmbedder().embed([title])[0])
+    assert embedder.tokens_embedded > spent
