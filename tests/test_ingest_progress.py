@@ -39,6 +39,8 @@ def test_an_ingest_writing_to_a_log_shows_progress_lines_until_interrupted(tmp_p
             stderr=err,
             cwd=ROOT,
             env={**os.environ, "RAG_PROGRESS_EVERY_S": "2"},
+            # as a shell script's background job (`rag ingest … &`) starts: SIGINT ignored
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
         )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and len(_progress(log)) < 2:

@@ -6,6 +6,7 @@ import functools
 import json
 import os
 import shutil
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -677,6 +678,10 @@ def doctor(as_json: bool, check: bool, **flags: Any) -> None:
 
 
 def main() -> None:
+    # A shell script's background job starts with SIGINT ignored (`rag ingest DIR & ... kill -INT`):
+    # an interrupt sent on purpose should still stop the ingest cleanly, keeping finished documents.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     cli(prog_name="rag")
 
 
