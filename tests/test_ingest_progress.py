@@ -42,11 +42,16 @@ def test_an_ingest_writing_to_a_log_shows_progress_lines_until_interrupted(tmp_p
             # as a shell script's background job (`rag ingest … &`) starts: SIGINT ignored
             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
         )
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and len(_progress(log)) < 2:
-            time.sleep(0.5)
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=120) == 130
+        try:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and len(_progress(log)) < 2:
+                time.sleep(0.5)
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(timeout=120) == 130
+        finally:
+            if proc.poll() is None:  # a failed run leaves no ingest behind
+                proc.kill()
+                proc.wait()
     lines = _progress(log)
     total = len(list(DEV_CORPUS.glob("*.txt")))
     assert len(lines) >= 2, log.read_text()
