@@ -20,7 +20,7 @@ def main(paths: list[str]) -> int:
     for key in HEADLINE:
         cells = [results[n]["summary"].get(key) for n in names]
         print(key.ljust(22) + "".join(("-" if c is None else f"{c:.3f}").rjust(16) for c in cells))
-    print("\nquestions with a relative time (\"this week\", \"on Tuesday\", \"recently\"):")
+    print('\nquestions with a relative time ("this week", "on Tuesday", "recently"):')
     for key in ("items", *HEADLINE[:4]):
         cells = [results[n].get("by_time", {}).get("relative", {}).get(key) for n in names]
         print(key.ljust(22) + "".join(("-" if c is None else f"{c:.3f}").rjust(16) for c in cells))

@@ -8,11 +8,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from eval.metrics import aggregate, citation_scores, fact_recall, retrieval_scores
 from index.errors import UserError
-from rag.answer import Answer, Answerer, AnswerOptions, withhold
+from rag.answer import Answer, AnswerOptions, withhold
 from rag.judge import judge, passage_context
 
 KINDS = {"answer", "unanswerable", "summary"}
@@ -74,9 +74,15 @@ def asked_on(item: dict[str, Any]) -> date | None:
     return date.fromisoformat(str(value)[:10]) if value else None
 
 
+class Asker(Protocol):
+    def ask(
+        self, question: str, options: AnswerOptions | None = None, history: Sequence[tuple[str, str]] = ()
+    ) -> Answer: ...
+
+
 def run_items(
     items: Sequence[dict[str, Any]],
-    answerer: Answerer,
+    answerer: Asker,
     options: AnswerOptions,
     progress: bool = True,
     on_row: Callable[[dict[str, Any]], None] | None = None,

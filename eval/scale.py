@@ -96,17 +96,19 @@ def index_facts(index: Path) -> dict[str, Any]:
 
 
 def measure_retrieval(index: Path, questions: list[dict[str, str]]) -> dict[str, Any]:
+    from rag.analyse import analyse
     from rag.factory import App
     from rag.settings import load_settings
 
     app = App(load_settings(index=index))
     try:
         retriever = app.answerer.retriever
-        retriever.retrieve(questions[0]["question"], k=6, n_evidence=6)  # load models and BM25
+        retriever.retrieve(analyse(questions[0]["question"]), k=6, n_evidence=6)  # load models and BM25
         times, hits = [], 0
         for row in questions:
+            query = analyse(row["question"])
             t0 = time.perf_counter()
-            found = retriever.retrieve(row["question"], k=6, n_evidence=6)
+            found = retriever.retrieve(query, k=6, n_evidence=6)
             times.append(time.perf_counter() - t0)
             hits += any(e.doc_id == row["doc_id"] and row["answer"] in e.text for e in found.evidence)
         times.sort()

@@ -16,7 +16,8 @@ from typing import Any
 
 from index.errors import UserError
 from index.store import CHUNKS
-from rag.answer import draft_messages
+from rag.analyse import analyse
+from rag.prompts import draft_messages
 from rag.retrieve import Evidence
 
 BENCH_PROMPT_SENTENCES = [
@@ -256,8 +257,9 @@ def _bench_corpus(
             t0 = time.perf_counter()
             store.lexical_search(q, 24)
             lexical.append(time.perf_counter() - t0)
+            query = analyse(q)
             t0 = time.perf_counter()
-            retriever.retrieve(q, k=6, n_evidence=6)
+            retriever.retrieve(query, k=6, n_evidence=6)
             fused.append(time.perf_counter() - t0)
         results["retrieval"] = {
             "dense_p50_ms": round(_median(dense) * 1000, 2),

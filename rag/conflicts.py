@@ -29,7 +29,7 @@ def _figures(text: str) -> dict[str, str]:
     """Unit word -> number as written, e.g. {'minute': '40', 'percent': '6.5'}."""
     out = {}
     for number, unit in _FIGURE.findall(t.fold(text).lower()):
-        if re.fullmatch(r"(19|20)\d\d", number):
+        if t.YEAR.fullmatch(number):
             continue
         out[t.stem(unit)] = number.rstrip(".,")
     return out

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from rag import text as t
+from rag.nlp import lexicon
 from rag.retrieve import Evidence
 
 if TYPE_CHECKING:
@@ -53,16 +54,15 @@ EVENT_MAX_SENTENCES = 6
 DEFAULT_MAX_SENTENCES = 15  # over many events the per-event budget is shared out from this
 DATE_WORDS = re.compile(
     r"\b(today|tonight|yesterday|"
-    + "|".join(calendar.day_name)
+    + "|".join(lexicon()["weekdays"])
     + "|"
     + "|".join(calendar.month_abbr[1:])
     + r")",
     re.IGNORECASE,
 )
-MONTHS = {name.lower(): n for n, name in enumerate(calendar.month_name) if name}
+MONTHS = {name: n for n, name in enumerate(lexicon()["months"], 1)}
 MONTHS |= {name.lower(): n for n, name in enumerate(calendar.month_abbr) if name}
-WEEKDAYS = {name.lower(): n for n, name in enumerate(calendar.day_name)}
-_YEAR = re.compile(r"\b(19|20)\d\d\b")
+WEEKDAYS = {name: n for n, name in enumerate(lexicon()["weekdays"])}
 _DAY = re.compile(r"\b([0-3]?\d)(?:st|nd|rd|th)?\b")
 
 
@@ -124,7 +124,7 @@ def read_date(phrase: str, anchor: date | None, latest: date | None) -> EventDat
     words = re.sub(r"[^\w\s]", " ", phrase.lower()).split()
     # "may" is a month only beside a day or year ("May 3"), not the verb.
     month = next((MONTHS[w] for w in words if w in MONTHS and (w != "may" or len(words) > 1)), None)
-    year_match = _YEAR.search(phrase)
+    year_match = t.YEAR.search(phrase)
     year = int(year_match.group()) if year_match else None
     if month is None:
         if anchor is None or len(words) > 3:
@@ -137,7 +137,7 @@ def read_date(phrase: str, anchor: date | None, latest: date | None) -> EventDat
         if weekday is None or "next" in words:
             return None
         return EventDate(anchor - timedelta(days=(anchor.weekday() - weekday) % 7), "day", phrase)
-    rest = _YEAR.sub(" ", phrase)
+    rest = t.YEAR.sub(" ", phrase)
     day_match = _DAY.search(rest)
     base = anchor or latest
     if year is None:
@@ -153,7 +153,7 @@ def read_date(phrase: str, anchor: date | None, latest: date | None) -> EventDat
 def date_said(article: Article, latest: date | None) -> tuple[EventDate, Evidence] | None:
     """The date the article gives for what it reports: a day it names in its lead, a day shortly
     before its publication anywhere, else a month it names (for an undated article)."""
-    from rag.query import parse
+    from rag.nlp import parse
 
     anchor = article.published
     found: list[tuple[int, EventDate, Evidence]] = []

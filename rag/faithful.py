@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from rag import query as q
 from rag import text as t
+from rag.nlp import parse
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Token
@@ -55,7 +55,7 @@ def clean(draft: str) -> str:
 
 def check(source: str, rewrite: str) -> Verdict:
     """The first unfaithful trait found, or a faithful verdict."""
-    src, new = q.parse(" ".join(source.split())), q.parse(clean(rewrite))
+    src, new = parse(" ".join(source.split())), parse(clean(rewrite))
     for step in (_figures, _names, _added, _roles, _anchored):
         verdict = step(src, new)
         if not verdict.faithful:

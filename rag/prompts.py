@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import string
+from collections.abc import Sequence
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING
+
+from rag.records import MARKER
+
+if TYPE_CHECKING:
+    from rag.retrieve import Evidence
+
+Message = dict[str, str]
+CONTROL_TOKENS = re.compile(r"<\|[^|>]{0,40}\|>|</?s>|\[/?INST\]|<<\/?SYS>>", re.I)
 
 
 class PromptError(KeyError):
@@ -42,3 +53,41 @@ def variables(name: str) -> set[str]:
         for m in template.pattern.finditer(template.template)
         if m.group("named") or m.group("braced")
     }
+
+
+def as_quoted_data(text: str) -> str:
+    """An article sentence as the model sees it: no chat-template tokens, no citation-like markers.
+
+    Citations keep the verbatim text; only the prompt copy is defanged, so an article cannot open a
+    fake system turn or plant "[3]" where the model would take it for one of our markers.
+    """
+    text = CONTROL_TOKENS.sub(" ", text)
+    text = MARKER.sub("", text)
+    return " ".join(text.split())
+
+
+def format_evidence(evidence: Sequence[Evidence]) -> str:
+    return "\n".join(
+        render("evidence_line", n=n, text=as_quoted_data(ev.text)) for n, ev in enumerate(evidence, 1)
+    )
+
+
+def draft_messages(question: str, evidence: Sequence[Evidence]) -> list[Message]:
+    """The prompt an open question's draft is written from: the system prompt (a static prefix in
+    the KV cache), then the numbered evidence sentences and the question."""
+    return [
+        {"role": "system", "content": render("system")},
+        {"role": "user", "content": render("answer", evidence=format_evidence(evidence), question=question)},
+    ]
+
+
+def focused_messages(question: str, sentence: Evidence, examples: bool = True) -> list[Message]:
+    """The second try: answer from the one sentence that holds the answer, optionally after two
+    worked examples (which stop some restated questions and copied sentences, and cause others)."""
+    messages = []
+    for n in (1, 2) if examples else ():
+        messages.append({"role": "user", "content": render(f"rewrite_question_{n}")})
+        messages.append({"role": "assistant", "content": render(f"rewrite_answer_{n}")})
+    content = render("rewrite_answer", sentence=as_quoted_data(sentence.text), question=question)
+    messages.append({"role": "user", "content": content})
+    return messages

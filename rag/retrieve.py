@@ -14,6 +14,8 @@ import numpy as np
 from index.embedder import Embedder
 from index.store import CHUNKS, SENTENCES, Hit, Store
 from rag import text as t
+from rag.analyse import Query
+from rag.kinds import holds_kind
 from rag.timewindow import TimeWindow
 
 RRF_K = 60
@@ -95,7 +97,9 @@ def rrf(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> dict[str, float]:
     return fused
 
 
-def lexical_overlap(question_terms: set[str], terms: set[str], idf: dict[str, float] | None = None) -> float:
+def lexical_overlap(
+    question_terms: frozenset[str] | set[str], terms: set[str], idf: dict[str, float] | None = None
+) -> float:
     """Share of the question's key terms in the sentence, each weighted by its rarity among candidates.
 
     A name that every candidate mentions ("Brindlecombe") then counts little, and the term that tells
@@ -140,24 +144,22 @@ class Retriever:
 
     def retrieve(
         self,
-        question: str,
+        query: Query,
         *,
         k: int,
         n_evidence: int,
         doc: str | None = None,
         since: str | None = None,
         until: str | None = None,
-        focus: str | None = None,
         as_of: str | None = None,
         window: TimeWindow | None = None,
         prefer: TimeWindow | None = None,
     ) -> Retrieval:
-        """Evidence sentences for `question`; `focus` (a follow-up as typed) weighs its own terms double.
+        """Evidence sentences for `query`; a follow-up's own words weigh double.
 
         Articles dated after `as_of` are not used (undated ones are); a `window` keeps only articles
         dated inside it; articles inside a `prefer` window ("recently") rank a little higher."""
-        from rag import qtype
-
+        question = query.search_text
         t0 = time.perf_counter()
         q_vec = np.asarray(self.embedder.embed([question])[0])
         where = self._dated_where(build_where(doc, since, until), as_of, window)
@@ -179,8 +181,8 @@ class Retriever:
 
         widen = LEXICAL_WIDEN if (as_of or window) else 1  # BM25 cannot filter by date: read further
         pool = self._gather(question, q_vec, k, n_evidence, where, usable, doc, widen)
-        scored = self._score(question, q_vec, pool, focus, prefer)
-        chosen = _select(scored, n_evidence, qtype.expected_type(focus or question), focus or question)
+        scored = self._score(query, q_vec, pool, prefer)
+        chosen = _select(scored, n_evidence, query)
         return Retrieval(question, chosen, pool.chunk_hits, time.perf_counter() - t0)
 
     def _dated_where(
@@ -243,15 +245,13 @@ class Retriever:
         return _Pool(chunk_hits, candidates, fused, vectors)
 
     def _score(
-        self, question: str, q_vec: np.ndarray, pool: _Pool, focus: str | None, prefer: TimeWindow | None
+        self, query: Query, q_vec: np.ndarray, pool: _Pool, prefer: TimeWindow | None
     ) -> list[Evidence]:
         """One score per candidate: dense similarity, term overlap, its chunk's rank, BM25 fusion."""
-        from rag import qtype
-
         candidates, vectors, fused = pool.candidates, pool.vectors, pool.fused
         chunk_ids = [h.id for h in pool.chunk_hits]
-        q_terms = t.key_terms(question)
-        focus_terms = t.key_terms(focus) if focus else set()
+        q_terms = query.search_key
+        focus_terms = query.key if query.about else frozenset()
         candidate_terms = {sid: t.content_terms(h.text) for sid, h in candidates.items()}
         title_terms: dict[str, set[str]] = {}
         n_candidates = max(1, len(candidates))
@@ -260,7 +260,6 @@ class Retriever:
             * (2.0 if q in focus_terms else 1.0)
             for q in q_terms
         }
-        wanted = qtype.expected_type(focus or question)
         chunk_rank = {cid: r for r, cid in enumerate(chunk_ids)}
         scored: list[Evidence] = []
         for sid, hit in candidates.items():
@@ -280,7 +279,7 @@ class Retriever:
                 else 0.0
             )
             score = dense + 0.35 * lexical + 2.0 * rank_bonus + 3.0 * fused.get(sid, 0.0)
-            if wanted and qtype.satisfies(wanted, hit.text, focus or question):
+            if query.sentence_kind and holds_kind(query, hit.text):
                 score += TYPE_BONUS  # it holds the kind of thing asked for (a count, a date, a name)
             if not hit.text.rstrip().endswith((".", "!", "?", '"', "”", "’", ")")):
                 score -= HEADLINE_PENALTY  # headlines and captions match names but rarely answer
@@ -291,10 +290,9 @@ class Retriever:
         return scored
 
 
-def _select(scored: list[Evidence], n_evidence: int, wanted: str | None, asked: str) -> list[Evidence]:
+def _select(scored: list[Evidence], n_evidence: int, query: Query) -> list[Evidence]:
     """The best distinct sentences, keeping room for sentences of the kind of thing asked for."""
-    from rag import qtype
-
+    wanted = query.sentence_kind
     chosen: list[Evidence] = []
     seen_texts: list[set[str]] = []
     typed: list[Evidence] = []  # the best candidates holding the kind of thing asked for
@@ -309,7 +307,7 @@ def _select(scored: list[Evidence], n_evidence: int, wanted: str | None, asked: 
         if len(chosen) < n_evidence:
             chosen.append(ev)
             seen_texts.append(terms)
-        elif wanted and len(typed) < TYPED_POOL and qtype.satisfies(wanted, ev.text, asked):
+        elif wanted and len(typed) < TYPED_POOL and holds_kind(query, ev.text):
             typed.append(ev)
         if len(chosen) >= n_evidence and (not wanted or len(typed) >= TYPED_POOL):
             break
@@ -318,14 +316,14 @@ def _select(scored: list[Evidence], n_evidence: int, wanted: str | None, asked: 
         # call in which X was discussed" is answered where X is): its typed sentences go first.
         leading = {e.doc_id for e in chosen[:2]}
         typed.sort(key=lambda e: (e.doc_id not in leading, -e.score))
-        answered_here = any(e.doc_id in leading and qtype.satisfies(wanted, e.text, asked) for e in chosen)
+        answered_here = any(e.doc_id in leading and holds_kind(query, e.text) for e in chosen)
         if answered_here or (typed and typed[0].doc_id in leading):
             typed = [e for e in typed if e.doc_id in leading]  # not another article's figure
-        have = sum(qtype.satisfies(wanted, e.text, asked) for e in chosen)
+        have = sum(holds_kind(query, e.text) for e in chosen)
         # Keep room for a sentence of the asked kind even when its wording matches weakly
         # ("It lasted three hours" for "How long did the parade last?").
         for ev in typed[: max(0, TYPED_SLOTS - have)]:
-            untyped = [i for i, e in enumerate(chosen) if not qtype.satisfies(wanted, e.text, asked)]
+            untyped = [i for i, e in enumerate(chosen) if not holds_kind(query, e.text)]
             if untyped and ev.score >= chosen[untyped[-1]].score - TYPED_MARGIN:
                 chosen[untyped[-1]] = ev  # the weakest sentence without one makes room
                 chosen.sort(key=lambda e: e.score, reverse=True)

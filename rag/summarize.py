@@ -29,17 +29,19 @@ import numpy as np
 from index.errors import UserError
 from index.store import SENTENCES, ChromaStore
 from rag import events as ev
-from rag import query as q
 from rag import text as t
-from rag.answer import Citation, is_headline
+from rag.analyse import analyse
 from rag.conflicts import Conflict, ConflictSide, find_conflicts
 from rag.events import EventDate, Precision
 from rag.faithful import check as faithful_check
 from rag.faithful import clean
 from rag.judge import judge, passage_context
 from rag.llm import ChatModel
+from rag.nlp import demonyms
 from rag.prompts import render
+from rag.records import Citation
 from rag.retrieve import Evidence, Retriever, evidence_from_hit, in_window
+from rag.verify import is_headline
 
 SAME_EVENT_COSINE = 0.6
 TOPIC_COSINE = 0.45
@@ -327,7 +329,7 @@ class Summarizer:
                 raise UserError(f"no document {doc!r} in the index", "see `rag docs list`")
             return [doc]
         if topic:
-            found = self.retriever.retrieve(topic, k=20, n_evidence=20, since=since, until=until)
+            found = self.retriever.retrieve(analyse(topic), k=20, n_evidence=20, since=since, until=until)
             chosen = list(dict.fromkeys(e.doc_id for e in found.evidence if e.dense >= 0.3))
         elif all_docs:
             chosen = [d for d, r in documents.items() if in_window(r.date, since, until)]
@@ -591,7 +593,7 @@ def must_keep(text: str, stats: TermStats, limit: int = 3) -> list[str]:
     for match in FIGURE.finditer(text):
         found.setdefault(match.group(), (0, match.start()))
     tokens = t.words(text)
-    groups = q.demonyms(text)
+    groups = demonyms(text)
     for i, word in enumerate(tokens):
         if i == 0 or any(ch.isdigit() for ch in word) or word in found or word not in text:
             continue  # a sentence's first word is capitalised anyway: "Ferry captain …"; a word

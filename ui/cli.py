@@ -586,8 +586,10 @@ def eval_command(
         if baseline:
             done[0] = 0
             started[0] = time.monotonic()
-            options.baseline = True
-            baseline_rows = run_items(items, app.answerer, options, progress=tty, on_row=progress_line)
+            from eval.baseline import BaselineAnswerer
+
+            plain = BaselineAnswerer(app.answerer)
+            baseline_rows = run_items(items, plain, options, progress=tty, on_row=progress_line)
     if out:
         write_rows(out, rows)
         log(f"wrote {len(rows)} result lines to {out}")

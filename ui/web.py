@@ -28,8 +28,8 @@ import gradio as gr  # noqa: E402
 
 from index.errors import UserError  # noqa: E402
 from index.loaders import SUPPORTED_SUFFIXES  # noqa: E402
-from rag.answer import Answer  # noqa: E402
 from rag.factory import App  # noqa: E402
+from rag.records import Answer  # noqa: E402
 from ui import render  # noqa: E402
 
 MODEL_SLOT = "model"  # one concurrency slot for everything that runs a model

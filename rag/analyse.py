@@ -1,0 +1,320 @@
+"""Step 1 of an answer: the question, analysed once into a typed `Query`.
+
+spaCy's English pipeline gives names, entity types, numbers and the dependency parse; from them
+come the expected answer type, the noun asked about ("which *port*"), the constraints the answer's
+sentence must meet, the time window a relative date names, and the term sets later steps compare
+evidence with. Every later step reads the `Query`; none re-parses or re-types the question string.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from typing import TYPE_CHECKING, Literal
+
+from rag import text as t
+from rag.nlp import lexicon, parse
+from rag.timewindow import TimeWindow, resolve
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc, Token
+
+AnswerType = Literal["person", "organisation", "place", "date", "number", "duration", "event", "other"]
+WhRole = Literal["subject", "in_situ", "fronted", "none"]
+ConstraintKind = Literal["name", "number", "year"]
+# What an evidence sentence must hold to answer the question (rag.kinds): a figure, a date, a new
+# name of a person or place; None where any sentence may.
+SentenceKind = Literal["number", "date", "person", "place"]
+
+WH_WORDS = frozenset({"which", "what", "who", "whom", "whose", "when", "where", "how"})
+SLOT_SPLIT = re.compile(r",?\s+and\s+(?=(?:what|which|who|whom|when|where|how)\b)", re.I)
+FOLLOW_UP = re.compile(
+    r"^(and|but|so|also|what about|how about|then|why|who else)\b"
+    r"|\b(he|she|they|it|that|this|those|them|his|her|their|him)\b",
+    re.I,
+)
+SENTENCE_KINDS: dict[AnswerType, SentenceKind] = {
+    "number": "number",
+    "duration": "number",
+    "date": "date",
+    "person": "person",
+    "place": "place",
+}
+
+
+@dataclass(frozen=True)
+class Constraint:
+    text: str
+    kind: ConstraintKind
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question analysed once; every later step reads this instead of the string."""
+
+    text: str
+    answer_type: AnswerType
+    head: str | None = None  # the noun a "which/what" asks about: "which *city*"
+    wh_span: tuple[int, int] | None = None  # characters of the wh-phrase in `text`
+    wh_role: WhRole = "none"
+    wh_noun_phrase: bool = False  # the wh-phrase holds no verb: an answer can stand in its place
+    constraints: tuple[Constraint, ...] = ()
+    focus: frozenset[str] = frozenset()  # stemmed content terms outside the wh-phrase
+    words: frozenset[str] = frozenset()  # stemmed content terms of the whole question
+    about: str | None = None  # a follow-up's previous question, for retrieval only
+    slots: tuple[Query, ...] = ()  # a question with two asks, split
+    window: TimeWindow | None = None  # the dates a relative time in the question names
+    key: frozenset[str] = frozenset()  # what the question is about (no question filler)
+    search_key: frozenset[str] = frozenset()  # the same, with a follow-up's previous question
+    topic: frozenset[str] = frozenset()  # key terms without the words that only ask for a measure
+    specific: frozenset[str] = frozenset()  # names and figures the question cannot do without
+    asked: frozenset[str] = frozenset()  # every content term, with a follow-up's previous question
+    numbers: frozenset[str] = frozenset()  # counts and amounts the question itself states
+    names_text: str = ""  # the question folded for name lookups ("is this name the question's own?")
+    asks_year: bool = False  # "which year": a year is the answer, not a date stamp
+    amount: str | None = None  # "what pay rise", "how much": an amount, "" when the thing is unnamed
+    counted: str | None = None  # "how many *civilians*": the stem the answer's sentence must count
+    lasting: frozenset[str] = field(default_factory=frozenset)  # "how long was *the call*"
+
+    @property
+    def search_text(self) -> str:
+        """What retrieval embeds and BM25 reads: a follow-up carries its previous question along."""
+        return f"{self.text} (about: {self.about})" if self.about else self.text
+
+    @property
+    def wants_span(self) -> bool:
+        """Whether the answer is a span to find (a name, a figure, a date) rather than a clause."""
+        return self.answer_type != "other" or self.head is not None
+
+    @property
+    def sentence_kind(self) -> SentenceKind | None:
+        return SENTENCE_KINDS.get(self.answer_type)
+
+
+def previous_question(question: str, history: Sequence[tuple[str, str]]) -> str | None:
+    """The question a follow-up ("and how long did it last?") leans on, if it is one.
+
+    Deterministic on purpose: a 135M model rewrites questions less reliably than it answers them."""
+    return history[-1][0] if history and FOLLOW_UP.search(question) else None
+
+
+def analyse(
+    question: str, about: str | None = None, as_of: date | None = None, dated: Sequence[str] = ()
+) -> Query:
+    """The question as a `Query`; one with two asks ("who …, and when …") gets one per slot."""
+    parts = [p.strip(" ,") for p in SLOT_SPLIT.split(question) if p.strip(" ,")]
+    if len(parts) > 1:
+        slots = tuple(analyse(_as_question(p), about, as_of, dated) for p in parts)
+        first = slots[0]
+        return Query(
+            question,
+            first.answer_type,
+            first.head,
+            focus=first.focus,
+            words=frozenset(t.content_terms(question)),
+            about=about,
+            slots=slots,
+            window=first.window,
+        )
+    doc = parse(question)
+    wh = next(
+        (tok for tok in doc if tok.lower_ in WH_WORDS and tok.tag_ in ("WDT", "WP", "WP$", "WRB")), None
+    )
+    kind, head, phrase = _answer_type(doc, wh)
+    wh_span = (phrase[0].idx, phrase[-1].idx + len(phrase[-1])) if phrase else None
+    outside = question if wh_span is None else question[: wh_span[0]] + " " + question[wh_span[1] :]
+    constraints = _constraints(doc, wh_span)
+    focus = t.key_terms(_strip_relative_time(outside))
+    window = None
+    if about:  # a follow-up ("how long did it last?") inherits its subject from the previous question
+        previous = analyse(about, as_of=as_of, dated=dated)
+        constraints += tuple(c for c in previous.constraints if c.kind == "name" and c not in constraints)
+        focus |= previous.focus
+        window = previous.window
+    if as_of is not None:
+        window = resolve(question, as_of, dated) or window
+    search = f"{question} (about: {about})" if about else question
+    return Query(
+        text=question,
+        answer_type=kind,
+        head=head,
+        wh_span=wh_span,
+        wh_role=_wh_role(doc, phrase),
+        wh_noun_phrase=bool(phrase) and not any(tok.pos_ in ("AUX", "VERB") for tok in phrase),
+        constraints=constraints,
+        focus=frozenset(focus),
+        words=frozenset(t.content_terms(question)),
+        about=about,
+        window=window,
+        key=frozenset(t.key_terms(question)),
+        search_key=frozenset(t.key_terms(search)),
+        topic=frozenset(t.topic_terms(search)),
+        specific=frozenset(t.specific_terms(question)),
+        asked=frozenset(t.content_terms(search)),
+        numbers=t.numbers_outside_dates(question),
+        names_text=t.haystack(question),
+        asks_year=re.search(r"\byears?\b", question, re.I) is not None,
+        amount=_amount(doc, wh, kind),
+        counted=_counted(doc, wh),
+        lasting=_lasting(doc, wh) if kind == "duration" else frozenset(),
+    )
+
+
+def _as_question(part: str) -> str:
+    return part if part.rstrip().endswith("?") else part.rstrip(" .") + "?"
+
+
+@cache
+def head_types() -> dict[str, AnswerType]:
+    out: dict[str, AnswerType] = {}
+    for kind, nouns in lexicon()["head_types"].items():
+        for noun in nouns:
+            out.setdefault(noun, kind)
+    return out
+
+
+def _answer_type(doc: Doc, wh: Token | None) -> tuple[AnswerType, str | None, list[Token]]:
+    """Expected answer type, the asked-about noun, and the tokens of the wh-phrase."""
+    if wh is None:
+        return "other", None, []
+    word = wh.lower_
+    if word in ("who", "whom", "whose"):
+        return "person", None, [wh]
+    if word == "when":
+        return "date", None, [wh]
+    if word == "where":
+        return "place", None, [wh]
+    if word == "how":
+        nxt = doc[wh.i + 1] if wh.i + 1 < len(doc) else None
+        if nxt is None or nxt.lower_ not in lexicon()["measure_words"]:
+            return "other", None, [wh]
+        after = doc[wh.i + 2] if wh.i + 2 < len(doc) else None
+        if nxt.lower_ == "long" or (after is not None and after.lower_ in ("time", "longer")):
+            return "duration", None, [wh, nxt]
+        phrase = [wh, nxt] + ([after] if after is not None and after.pos_ in ("NOUN", "PROPN") else [])
+        head = after.lemma_.lower() if after is not None and after.pos_ == "NOUN" else None
+        return "number", head, phrase
+    noun = _asked_noun(doc, wh)
+    if noun is None:
+        return "other", None, [wh]
+    lemma = noun.lemma_.lower()
+    phrase = list(doc[min(wh.i, noun.i) : max(wh.i, noun.i) + 1])
+    kind = head_types().get(noun.lower_) or head_types().get(lemma)
+    return (kind or "other"), lemma, phrase
+
+
+def _asked_noun(doc: Doc, wh: Token) -> Token | None:
+    """ "which *city*", "what *food*", "which Zelenskyy-era *aide*", "what was its *name*"."""
+    if wh.dep_ == "det" and wh.head.pos_ in ("NOUN", "PROPN") and wh.head.i > wh.i:
+        return wh.head
+    nxt = doc[wh.i + 1] if wh.i + 1 < len(doc) else None
+    if nxt is not None and nxt.pos_ == "NOUN":
+        return nxt
+    # A modifier between the wh-word and its noun ("which bestselling author"): the parser may
+    # attach the wh-word elsewhere, but the noun is the first one after the modifiers.
+    if nxt is not None and nxt.pos_ == "ADJ" and wh.i + 2 < len(doc) and doc[wh.i + 2].pos_ == "NOUN":
+        return doc[wh.i + 2]
+    if wh.head.lemma_ != "be":
+        return None
+    for tok in doc:  # "What was its name?": the wh-word is the attribute of a noun subject
+        if tok.dep_ in ("nsubj", "attr") and tok.pos_ == "NOUN" and tok.head == wh.head and tok != wh:
+            return tok
+    return None
+
+
+def _wh_role(doc: Doc, phrase: Sequence[Token]) -> WhRole:
+    """Where the wh-phrase sits decides whether the answer can replace it in the question."""
+    if not phrase:
+        return "none"
+    if phrase[0].i > 0 and not all(
+        tok.is_punct or tok.lower_ in ("and", "but", "so") for tok in doc[: phrase[0].i]
+    ):
+        return "in_situ"
+    root = phrase[-1]
+    if root.dep_ in ("nsubj", "nsubjpass") or (
+        root.dep_ == "det" and root.head.dep_ in ("nsubj", "nsubjpass")
+    ):
+        aux = [tok for tok in doc if tok.i > root.i and tok.lower_ in ("did", "does", "do")]
+        return "fronted" if aux and aux[0].dep_ == "aux" and aux[0].head.i > aux[0].i + 1 else "subject"
+    return "fronted"
+
+
+def _constraints(doc: Doc, wh_span: tuple[int, int] | None) -> tuple[Constraint, ...]:
+    """Names, numbers and years the answer's sentence (or its article's title and date) must carry."""
+    out: list[Constraint] = []
+    covered: set[int] = set()
+
+    def inside_wh(start: int, end: int) -> bool:
+        return wh_span is not None and start < wh_span[1] and end > wh_span[0]
+
+    for ent in doc.ents:
+        covered.update(range(ent.start, ent.end))
+        if inside_wh(ent.start_char, ent.end_char) or _relative_time(ent.text):
+            continue
+        if ent.label_ in ("DATE", "TIME"):
+            years = t.YEAR.findall(ent.text)
+            out.extend(Constraint(year, "year") for year in years)
+            out.extend(Constraint(n, "number") for n in re.findall(r"\d+", ent.text) if n not in years)
+        elif ent.label_ in ("CARDINAL", "QUANTITY", "MONEY", "PERCENT"):
+            for n in t.numbers(ent.text) - {"1"}:
+                out.append(Constraint(n, "year" if t.YEAR.fullmatch(n) else "number"))
+        elif ent.label_ not in ("ORDINAL",):
+            out.append(Constraint(ent.text, "name"))
+    for tok in doc:
+        if tok.i in covered or tok.pos_ != "PROPN" or inside_wh(tok.idx, tok.idx + len(tok)):
+            continue
+        if tok.i > 0 and tok.lower_ not in t.STOPWORDS:
+            out.append(Constraint(tok.text, "name"))
+    return tuple(dict.fromkeys(out))
+
+
+def _relative_time(phrase: str) -> bool:
+    relative = set(lexicon()["relative_time"])
+    tokens = [w.lower() for w in t.words(phrase)]
+    return bool(tokens) and all(w in relative or w in t.STOPWORDS for w in tokens)
+
+
+def _strip_relative_time(text: str) -> str:
+    relative = set(lexicon()["relative_time"]) - {"last", "this", "past", "next"}
+    kept = [w for w in text.split() if w.lower().strip("?,.") not in relative]
+    return " ".join(kept)
+
+
+def _amount(doc: Doc, wh: Token | None, kind: AnswerType) -> str | None:
+    """ "how much", "what pay rise", "what price": an amount of money or a change, not a count.
+    The thing whose amount is asked, when named ("pay rise"); "" when it is not."""
+    if wh is None or kind != "number":
+        return None
+    if wh.lower_ == "how":
+        return "" if wh.i + 1 < len(doc) and doc[wh.i + 1].lower_ == "much" else None
+    nouns = set(lexicon()["amount_nouns"])
+    phrase: list[str] = []
+    for tok in doc[wh.i + 1 : wh.i + 3]:
+        phrase.append(tok.text)
+        if tok.lower_ in nouns:
+            return " ".join(phrase)
+    return None
+
+
+def _counted(doc: Doc, wh: Token | None) -> str | None:
+    """ "how many *civilians*": not answered by "the two leaders"."""
+    if wh is None or wh.lower_ != "how" or wh.i + 2 >= len(doc) or doc[wh.i + 1].lower_ != "many":
+        return None
+    noun = doc[wh.i + 2]
+    return t.stem(t.fold(noun.text)) if noun.is_alpha else None
+
+
+def _lasting(doc: Doc, wh: Token | None) -> frozenset[str]:
+    """ "how long was *the call*": a duration answers it only when it is the call's."""
+    if wh is None or wh.i + 3 >= len(doc) or doc[wh.i + 1].lower_ != "long":
+        return frozenset()
+    if doc[wh.i + 2].lower_ not in lexicon()["lasting_verbs"]:
+        return frozenset()
+    determiner = doc[wh.i + 3]
+    if determiner.lower_ not in ("the", "their", "this", "that", "his", "her"):
+        return frozenset()
+    thing = [tok.text for tok in doc[wh.i + 4 : wh.i + 7] if tok.is_alpha]
+    return frozenset(t.stem(w) for w in thing if w.lower() not in t.STOPWORDS) - {"last"}
