@@ -191,6 +191,13 @@ def aggregate(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "mrr": mean([r["scores"]["mrr"] for r in answer_rows]),
         "abstention_rate": mean([1.0 if r["abstained"] else 0.0 for r in unanswerable]),
         "false_abstention_rate": mean([1.0 if r["abstained"] else 0.0 for r in answer_rows]),
+        "abstained_answer_in_first_closest": mean(
+            [
+                1.0 if r["scores"]["answer_in_first_closest"] else 0.0
+                for r in answer_rows
+                if r["abstained"] and r["scores"].get("answer_in_first_closest") is not None
+            ]
+        ),
         "mode_share": {m: round(modes.count(m) / len(modes), 4) for m in sorted(set(modes))} if modes else {},
         "fact_coverage": mean([r["scores"]["fact_coverage"] for r in summary_rows]),
         "faithfulness": mean([r["scores"]["faithfulness"] for r in summary_rows]),

@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 HEADLINE = ("coverage", "selective_accuracy", "wrong_answer_rate", "fact_recall", "abstention_rate",
-            "citation_precision", "recall_at_k", "mrr", "total_s_p50")  # fmt: skip
+            "citation_precision", "recall_at_k", "mrr", "abstained_answer_in_first_closest",
+            "total_s_p50")  # fmt: skip
 
 
 def main(paths: list[str]) -> int:

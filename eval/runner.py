@@ -50,7 +50,12 @@ def score_answer(item: dict[str, Any], answer: Answer, k: int) -> dict[str, Any]
     passages = {c.n: passage_context(c.text, c.title, c.date) for c in answer.citations}
     cites = citation_scores(answer.answer, passages) if not answer.abstained else None
     recall_k, mrr = retrieval_scores(answer.retrieved_docs, item["sources"], k)
+    shown_first = answer.closest[0].text if answer.abstained and answer.closest else None
     return {
+        # withheld, yet the first closest passage shown holds a gold fact: an answer the reader missed
+        "answer_in_first_closest": None
+        if shown_first is None
+        else fact_recall(item["facts"], shown_first, False) > 0,
         "fact_recall": round(fact_recall(item["facts"], answer.answer, answer.abstained), 4),
         "citation_recall": round(cites.recall, 4) if cites else None,
         "citation_precision": round(cites.precision, 4) if cites else None,

@@ -181,6 +181,8 @@ def _answer_type(doc: Doc, wh: Token | None) -> tuple[AnswerType, str | None, li
     if wh is None:
         return "other", None, []
     word = wh.lower_
+    if word == "who" and _asks_who_someone_is(wh):
+        return "other", None, [wh]  # "Who is Ines Varga?" asks for a description, not another person
     if word in ("who", "whom", "whose"):
         return "person", None, [wh]
     if word == "when":
@@ -204,6 +206,19 @@ def _answer_type(doc: Doc, wh: Token | None) -> tuple[AnswerType, str | None, li
     phrase = list(doc[min(wh.i, noun.i) : max(wh.i, noun.i) + 1])
     kind = head_types().get(noun.lower_) or head_types().get(lemma)
     return (kind or "other"), lemma, phrase
+
+
+def _asks_who_someone_is(wh: Token) -> bool:
+    """ "Who is Ines Varga?": the wh-word and a named subject on either side of a bare "be"."""
+    verb = wh.head
+    if verb.lemma_ != "be" or any(tok.dep_ in ("acomp", "prep", "dobj") for tok in verb.children):
+        return False
+    subjects = [tok for tok in verb.children if tok.dep_ in ("nsubj", "attr") and tok != wh]
+    return any(
+        tok.ent_type_ in ("PERSON", "ORG")
+        or (tok.pos_ == "PROPN" and not any(c.dep_ == "det" for c in tok.children))
+        for tok in subjects
+    )
 
 
 def _asked_noun(doc: Doc, wh: Token) -> Token | None:

@@ -18,7 +18,7 @@ from index.errors import UserError
 from rag import read, verify
 from rag.analyse import Query, analyse, previous_question
 from rag.compose import add_conflict_notes, merge_slots, quote, render_answer, statement, withhold
-from rag.conflicts import find_conflicts
+from rag.conflicts import Conflict, find_conflicts
 from rag.judge import judge
 from rag.llm import ChatModel, Completion, TokenSink
 from rag.nlp import nlp
@@ -29,7 +29,6 @@ from rag.text import content_terms
 
 MAX_QUESTION_CHARS = 2000
 CANDIDATE_POOL = 12  # evidence sentences searched for candidate answers (the model sees n_evidence)
-DRAFT_TOKENS = 60  # the model's draft for a span question is a vote; one short sentence is enough
 EXTRACTIVE_DISCOUNT = 0.8  # a quoted sentence answers less directly than a verified one
 HEAD_FIT_SCALE = 0.45  # MiniLM cosine of a noun and a typical instance of it ("river", "Danube")
 
@@ -46,7 +45,7 @@ class AnswerOptions:
     since: str | None = None
     until: str | None = None
     min_key_coverage: float = 0.6
-    answer_threshold: float = 0.6
+    answer_threshold: float = 0.52
     as_of: date | None = None  # "this week" is read against this date; articles after it are unused
 
 
@@ -67,9 +66,10 @@ def _add_usage(timings: Timings, completion: Completion) -> None:
 
 
 class Answerer:
-    def __init__(self, retriever: Retriever, chat: ChatModel) -> None:
+    def __init__(self, retriever: Retriever, chat: ChatModel, score_replies: bool = True) -> None:
         self.retriever = retriever
         self.chat = chat
+        self.reader = read.Reader(chat, self.head_fit, retriever.store.sentence_share, score_replies)
 
     def load(self) -> float:
         """Load models up front so `load_s` is reported apart from answer latency."""
@@ -146,28 +146,21 @@ class Answerer:
     def _span_answer(
         self, query: Query, pool: Sequence[Evidence], opts: AnswerOptions, result: Answer
     ) -> Answer:
-        """Step 3 for a name, figure or date: the span the evidence supports best, in a sentence that
-        cites where it is. The model drafts an answer from the top evidence first; its draft is a
-        vote among the candidates found in the articles, never the answer itself."""
-        cands = read.gather(query, pool)
-        if cands:
-            evidence = pool[: opts.n_evidence]
-            completion = self.chat.complete(
-                draft_messages(query.text, evidence), max_tokens=DRAFT_TOKENS, temperature=opts.temperature
-            )
-            _add_usage(result.timings, completion)
-            result.draft = completion.text.strip()
-        share = self.retriever.store.sentence_share
-        choice = read.choose(query, pool, self.head_fit, share, result.draft or None, cands)
-        if choice is None:
+        """Step 3 for a name, figure or date: the reader finds the span in the evidence and the
+        probability that it is right; the answer cites the sentence it came from."""
+        reading = self.reader.read(query, pool, opts.temperature)
+        if reading is None:
             return result
+        result.timings.add(reading.seconds, reading.prompt_tokens, reading.completion_tokens)
+        result.draft = reading.draft
+        choice = reading.choice
         result.confidence = choice.confidence
         sources = [pool[i] for i in choice.evidence]
         sentence = statement(query, choice.text)
         if not judge(sentence, [verify.context(e) for e in sources]).supported:
             sentence = choice.text.rstrip(".") + "."
         text, citations = render_answer([(sentence, list(range(len(sources))))], sources)
-        return self._finish(query, result, text, "span", citations, pool)
+        return self._finish(query, result, text, "span", citations, pool, reading.rivals)
 
     def _generated_answer(
         self,
@@ -227,19 +220,20 @@ class Answerer:
         mode: Mode,
         citations: list[Citation],
         evidence: Sequence[Evidence],
+        rivals: Sequence[Conflict] = (),
     ) -> Answer:
-        """Step 5: compose. A conflict is noted only when two articles give different figures for
-        what was asked; articles published on different days are not a conflict."""
+        """Step 5: compose. A conflict is noted only when two articles give different values for
+        what was asked (the reader's rivals, or two figures of one unit in the cited sentences);
+        articles published on different days are not a conflict."""
         cited = {(c.doc_id, c.start) for c in citations}
-        conflicts = (
-            [
+        conflicts = list(rivals)
+        if query.answer_type in ("number", "duration"):
+            conflicts += [
                 c
                 for c in find_conflicts(evidence, kinds=("number",))
                 if cited & {(side.doc_id, side.start) for side in c.sides}
+                and not any({s.doc_id for s in c.sides} == {s.doc_id for s in r.sides} for r in conflicts)
             ]
-            if query.answer_type in ("number", "duration")
-            else []
-        )
         text, citations = add_conflict_notes(text, citations, conflicts, evidence)
         result.answer, result.mode, result.abstained = text, mode, False
         result.citations, result.closest, result.conflicts = citations, [], conflicts

@@ -38,7 +38,7 @@ QUESTIONS = [
 
 
 def bench_messages(question: str, evidence: Sequence[Evidence]) -> list[dict[str, str]]:
-    """Exactly what `ask` sends the model for this question and evidence."""
+    """Exactly what `ask` sends the model to draft an open question's answer from this evidence."""
     return draft_messages(question, evidence)
 
 

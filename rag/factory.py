@@ -109,7 +109,8 @@ class App:
 
     @cached_property
     def answerer(self) -> Answerer:
-        return Answerer(Retriever(self.store(), self.embedder), self.chat)
+        scores = self.settings.reader == "auto"
+        return Answerer(Retriever(self.store(), self.embedder), self.chat, score_replies=scores)
 
     def ingest(
         self,

@@ -23,6 +23,23 @@ class Completion:
     seconds: float
 
 
+@dataclass
+class Scores:
+    """Log-probabilities of given replies to one prompt, each reply ending there.
+
+    `logprobs[i]` holds one entry per token of reply i, then the log-probability that the reply
+    ends after it (end of turn, full stop or line break): a reply the model would continue
+    ("Saudi" when it means "Saudi Arabia") loses on that last entry.
+    """
+
+    logprobs: list[list[float]]
+    prompt_tokens: int
+    seconds: float
+
+    def total(self, i: int) -> float:
+        return sum(self.logprobs[i])
+
+
 class ChatModel(Protocol):
     name: str
 
@@ -107,6 +124,8 @@ class LlamaChatModel:
         self._llama: Any = None
         self._lock = threading.Lock()
         self.load_s = 0.0
+        self._chat_formatter: Any = None
+        self._turn_end: list[int] | None = None
 
     def load(self) -> Any:
         if self._llama is None:
@@ -148,6 +167,101 @@ class LlamaChatModel:
                 self._llama.close()
                 self._llama = None
 
+    def _formatter(self, llama: Any) -> Any:
+        """The model's own chat template, as `create_chat_completion` uses it."""
+        if self._chat_formatter is None:
+            from llama_cpp.llama_chat_format import CHATML_CHAT_TEMPLATE, Jinja2ChatFormatter
+
+            def text(token: int) -> str:
+                return str(llama._model.token_get_text(token)) if token != -1 else ""
+
+            self._chat_formatter = Jinja2ChatFormatter(
+                template=llama.metadata.get("tokenizer.chat_template", CHATML_CHAT_TEMPLATE),
+                eos_token=text(llama.token_eos()),
+                bos_token=text(llama.token_bos()),
+                stop_token_ids=[llama.token_eos()],
+            )
+        return self._chat_formatter
+
+    def _end_of_turn(self, llama: Any, formatted: Any) -> list[int]:
+        """Tokens after which a reply is complete: the template's end of turn (ChatML's <|im_end|>),
+        a full stop, a line break."""
+        if self._turn_end is None:
+            probe = self._formatter(llama)(
+                messages=[{"role": "user", "content": "x"}, {"role": "assistant", "content": "\x00"}]
+            )
+            after = probe.prompt.split("\x00", 1)[1] if "\x00" in probe.prompt else ""
+            closing = after.split("\n", 1)[0] if after.strip() else ""
+            tokens = llama.tokenize(closing.encode(), add_bos=False, special=True) if closing else []
+            stops = [llama.tokenize(mark.encode(), add_bos=False, special=False) for mark in (".", "\n")]
+            self._turn_end = list(
+                dict.fromkeys((tokens[:1] or [llama.token_eos()]) + [s[0] for s in stops if len(s) == 1])
+            )
+        return self._turn_end
+
+    def score(self, messages: Sequence[Message], replies: Sequence[str]) -> Scores:
+        """Log-probability of each reply as the assistant's whole answer to `messages`.
+
+        The prompt is evaluated once (and its prefix reused from the last call, as generation does);
+        each reply then costs one batch of a few tokens whose logits are all read.
+        """
+        import numpy as np
+
+        with self._lock:
+            llama = self.load()
+            t0 = time.perf_counter()
+            formatted = self._formatter(llama)(messages=list(messages))
+            prompt = llama.tokenize(
+                formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special, special=True
+            )
+            end = self._end_of_turn(llama, formatted)
+            n_prompt = self._eval_prefix(llama, prompt)
+            n_vocab = llama.n_vocab()
+            first = _log_softmax(
+                np.ctypeslib.as_array(llama._ctx.get_logits_ith(-1), shape=(n_vocab,)).copy()
+            )
+            out: list[list[float]] = []
+            for reply in replies:
+                tokens = llama.tokenize(reply.encode("utf-8"), add_bos=False, special=False)
+                tokens = tokens[: max(1, llama.n_batch - 1)] or end[:1]
+                if n_prompt + len(tokens) >= llama.n_ctx():
+                    out.append([float("-inf")])
+                    continue
+                llama._ctx.kv_cache_seq_rm(-1, n_prompt, -1)
+                llama._batch.set_batch(batch=tokens, n_past=n_prompt, logits_all=True)
+                llama._ctx.decode(llama._batch)
+                rows = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(len(tokens) * n_vocab,))
+                table = _log_softmax(rows.reshape(len(tokens), n_vocab).copy())
+                logprobs = [float(first[tokens[0]])]
+                logprobs += [float(table[i, tok]) for i, tok in enumerate(tokens[1:])]
+                logprobs.append(float(np.logaddexp.reduce(table[-1, end])))
+                out.append(logprobs)
+            llama._ctx.kv_cache_seq_rm(-1, n_prompt, -1)
+            llama.n_tokens = n_prompt
+            return Scores(out, len(prompt), time.perf_counter() - t0)
+
+    def _eval_prefix(self, llama: Any, prompt: list[int]) -> int:
+        """Evaluate `prompt`, reusing the longest prefix the context or the prompt cache holds (the
+        reading prompt's system turn and worked examples); at least its last token is evaluated so
+        that its logits are fresh. The state is cached for the next reading, as generation does."""
+        from llama_cpp import Llama
+
+        def held() -> int:
+            return int(Llama.longest_token_prefix(llama.input_ids[: llama.n_tokens].tolist(), prompt[:-1]))
+
+        if llama.cache:
+            try:
+                cached = llama.cache[prompt]
+                if Llama.longest_token_prefix(cached.input_ids.tolist(), prompt[:-1]) > held():
+                    llama.load_state(cached)
+            except KeyError:
+                pass
+        llama.n_tokens = held()
+        llama.eval(prompt[llama.n_tokens :])
+        if llama.cache is not None:
+            llama.cache[prompt] = llama.save_state()
+        return len(prompt)
+
     def complete(
         self,
         messages: Sequence[Message],
@@ -186,6 +300,23 @@ class LlamaChatModel:
                 completion_tokens=n_completion,
                 seconds=time.perf_counter() - t0,
             )
+
+
+class ReplyScorer(Protocol):
+    """A chat model that can say how likely each of several replies is (in-process models can)."""
+
+    def score(self, messages: Sequence[Message], replies: Sequence[str]) -> Scores: ...
+
+
+def can_score(chat: object) -> bool:
+    return callable(getattr(chat, "score", None))
+
+
+def _log_softmax(rows: Any) -> Any:
+    import numpy as np
+
+    rows = rows - rows.max(axis=-1, keepdims=True)
+    return rows - np.log(np.exp(rows).sum(axis=-1, keepdims=True))
 
 
 class OpenAIChatModel:

@@ -13,14 +13,21 @@ confidence. A better chat model gives sharper, more often right probabilities, a
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any
 
 from rag import text as t
 from rag.analyse import Query
+from rag.conflicts import Conflict, ConflictSide
+from rag.llm import ChatModel, Scores, can_score
 from rag.nlp import lexicon, parse
+from rag.prompts import draft_messages, render
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Span, Token
@@ -43,7 +50,6 @@ INSTANCE_TYPES = ("person", "organisation", "place", "event", "other", "date", "
 BACKGROUND_WEIGHT = 0.6
 BACKGROUND_SHARE = 0.2  # a name in this share of all sentences counts as background in full
 POOL_TO_COLLECTION = 0.2  # without an index: share of the evidence pool, scaled to the collection
-DRAFT_VOTE = 0.5  # extra weight of a candidate the model's free draft names
 STRONG_SCORE = 0.5  # a typed span, tied to the question's words, in a sentence meeting its constraints
 
 
@@ -61,7 +67,8 @@ class Candidate:
     label: str
     occurrences: list[Occurrence] = field(default_factory=list)
     docs: set[str] = field(default_factory=set)
-    score: float = 0.0
+    score: float = 0.0  # by rule (`rule_scores`)
+    fit: float | None = None  # to the asked noun (`rule_scores` measures it once)
 
     @property
     def best(self) -> Occurrence:
@@ -220,29 +227,29 @@ def pool_share(cand: Candidate, evidence: Sequence[Evidence]) -> float:
     return sum(bool(re.search(rf"\b{re.escape(key)}\b", _key(ev.text))) for ev in evidence) / len(evidence)
 
 
-def choose(
+def rule_scores(
     query: Query,
     evidence: Sequence[Evidence],
+    cands: list[Candidate],
     head_fit: HeadFit | None = None,
     share: Share | None = None,
     draft: str | None = None,
-    cands: list[Candidate] | None = None,
-) -> Choice | None:
-    """The best-supported candidate and a confidence in 0-1; None when no span of the type exists.
+) -> list[Candidate]:
+    """The candidates ranked by rule, best first.
 
     A candidate scores by its best occurrence (sentence relevance x type fit x tie to the question's
     words), more when several articles carry it, less when it runs through the whole collection (a
     story's protagonist is in every sentence; the asked-for name is in a few). A candidate the
-    model's own draft names (`draft`) counts more: two different readers agreeing. `cands` are
-    `gather`'s result when the caller already has it.
+    model's own draft names counts more: two different readers agreeing.
     """
-    cands = gather(query, evidence) if cands is None else cands
-    if not cands:
-        return None
-    fits = [1.0] * len(cands)
-    if head_fit is not None and query.head and query.answer_type in INSTANCE_TYPES:
-        fits = head_fit(query.head, [c.text for c in cands])
-    for cand, fit in zip(cands, fits, strict=True):
+    if any(c.fit is None for c in cands):
+        fits = [1.0] * len(cands)
+        if head_fit is not None and query.head and query.answer_type in INSTANCE_TYPES:
+            fits = head_fit(query.head, [c.text for c in cands])
+        for cand, fit in zip(cands, fits, strict=True):
+            cand.fit = fit
+    for cand in cands:
+        fit = cand.fit if cand.fit is not None else 1.0
         agreement = 1.0 + AGREEMENT_BONUS * (min(len(cand.docs), AGREEMENT_CAP) - 1)
         spread = share(cand.text) if share else pool_share(cand, evidence) * POOL_TO_COLLECTION
         background = 1.0 - BACKGROUND_WEIGHT * min(1.0, spread / BACKGROUND_SHARE)
@@ -250,11 +257,37 @@ def choose(
         if draft and named_in(cand.text, draft):
             cand.score *= 1.0 + DRAFT_VOTE
     cands.sort(key=lambda c: c.score, reverse=True)
-    top = cands[0]
+    return cands
+
+
+def rule_confidence(cands: Sequence[Candidate], n: int = 0) -> float:
+    """The rules' own confidence in candidate n: its share of the top candidates' score mass,
+    scaled by its score against a strong one."""
+    mass = cands[n].score / max(1e-9, sum(c.score for c in cands[:5]))
+    return round(mass**0.5 * min(1.0, cands[n].score / STRONG_SCORE), 4)
+
+
+def choose(
+    query: Query,
+    evidence: Sequence[Evidence],
+    head_fit: HeadFit | None = None,
+    share: Share | None = None,
+    cands: list[Candidate] | None = None,
+    draft: str | None = None,
+) -> Choice | None:
+    """The best candidate by rule alone, with the rules' confidence; None when no span of the type
+    exists. `cands` are `gather`'s result when the caller already has it."""
+    cands = gather(query, evidence) if cands is None else cands
+    if not cands:
+        return None
+    rule_scores(query, evidence, cands, head_fit, share, draft)
+    return _choice(evidence, cands, 0, rule_confidence(cands))
+
+
+def _choice(evidence: Sequence[Evidence], cands: list[Candidate], n: int, confidence: float) -> Choice:
+    """Candidate n as the answer: spelled in full, citing that sentence and the best support."""
+    top = cands[n]
     best, full = top.best, _spelled_in_full(top)
-    mass = top.score / sum(c.score for c in cands[:5])
-    strength = min(1.0, top.score / STRONG_SCORE)
-    confidence = round(mass**0.5 * strength, 4)
     sources = [full.evidence] + ([best.evidence] if best.evidence != full.evidence else [])
     text = evidence[full.evidence].text[full.start : full.end]
     return Choice(text, sources, full.start, full.end, confidence, cands)
@@ -270,3 +303,196 @@ def _spelled_in_full(cand: Candidate) -> Occurrence:
     names it, and its sentence is cited beside the one that supports it best."""
     full = [o for o in cand.occurrences if o.end - o.start >= len(cand.text)]
     return max(full or cand.occurrences, key=lambda o: o.score)
+
+
+# -- the model reads -------------------------------------------------------------------------------
+
+DRAFT_VOTE = 0.5  # extra rule weight of a candidate the model's free draft names
+DRAFT_TOKENS = 60  # the draft is a reading, not the answer: one short sentence is enough
+DRAFT_EVIDENCE = 6  # sentences the draft is written from
+READ_CANDIDATES = 6  # candidates the model scores: the rules' best, in their order
+RIVAL_SHARE = 0.5  # another article's different value read this close to the answer's is said too
+DISPUTABLE = ("number", "duration")  # one true value: two articles giving two disagree (dates name events)
+CONFIDENCE_CAP = 0.99  # a probability, never a certainty
+
+
+@dataclass
+class Reading:
+    """The reader's verdict: the chosen span, where it is, and the probability that it is right."""
+
+    choice: Choice
+    features: dict[str, float]
+    probabilities: list[float]  # per candidate, in `choice.candidates` order
+    seconds: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    draft: str = ""  # the model's own short answer, one of its readings
+    rivals: list[Conflict] = field(default_factory=list)  # other articles' values for what was asked
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A logistic model over named features: P(candidate is right) = sigmoid(w . x + b)."""
+
+    features: tuple[str, ...]
+    weights: tuple[float, ...]
+    bias: float
+
+    def probability(self, values: dict[str, float]) -> float:
+        z = self.bias + sum(w * values.get(f, 0.0) for f, w in zip(self.features, self.weights, strict=True))
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+@cache
+def calibrations() -> dict[str, dict[str, Calibration]]:
+    """The fitted models (`rag/reader.json`), for readers with the chat model's scores ("model")
+    and for chat models that cannot score replies, a remote server ("rules"): `choose` ranks a
+    question's candidates, `confidence` is the probability that the chosen one is right."""
+    data = json.loads(resources.files("rag").joinpath("reader.json").read_text("utf-8"))
+    return {
+        stage: {
+            name: Calibration(tuple(spec["features"]), tuple(spec["weights"]), float(spec["bias"]))
+            for name, spec in models.items()
+        }
+        for stage, models in data["stages"].items()
+    }
+
+
+def rule_features(
+    query: Query, evidence: Sequence[Evidence], cands: Sequence[Candidate]
+) -> list[dict[str, float]]:
+    """What the rules know of each candidate, on scales that do not depend on the question."""
+    out = []
+    for n, cand in enumerate(cands):
+        best = cand.best
+        ev = evidence[best.evidence]
+        out.append(
+            {
+                "rule_confidence": rule_confidence(cands, n),
+                "rule_first": 1.0 if n == 0 else 0.0,
+                "articles": float(min(len(cand.docs), AGREEMENT_CAP) - 1),
+                "lexical": ev.lexical,
+                "constraints": constraint_factor(query, ev),
+                "sentence_rank": 1.0 / (1.0 + best.evidence),
+                "fit": cand.fit if cand.fit is not None else 1.0,
+            }
+        )
+    return out
+
+
+def model_features(probabilities: Sequence[float], none: float) -> list[dict[str, float]]:
+    """What the chat model's reading says of each candidate: its probability among the candidates,
+    its margin over the best other one, and how likely the model found "not stated"."""
+    out = []
+    for n, p in enumerate(probabilities):
+        rival = max((q for m, q in enumerate(probabilities) if m != n), default=0.0)
+        out.append({"model_p": p, "model_margin": p - rival, "model_none": none})
+    return out
+
+
+def reading_messages(draft_prompt: Sequence[dict[str, str]], draft: str) -> list[dict[str, str]]:
+    """The prompt candidates are scored on: the model's own draft conversation, then a request for
+    the answer's exact words. It continues the draft's prompt, so the evidence is read once."""
+    return [
+        *draft_prompt,
+        {"role": "assistant", "content": draft},
+        {"role": "user", "content": render("read_short")},
+    ]
+
+
+class Reader:
+    """Finds the answer span among the candidates: the rules rank them, the chat model reads the
+    sentences that hold the best ones and scores each as the answer, the calibration weighs both."""
+
+    def __init__(
+        self,
+        chat: ChatModel,
+        head_fit: HeadFit | None = None,
+        share: Share | None = None,
+        score_replies: bool = True,
+    ) -> None:
+        self.chat = chat
+        self.head_fit = head_fit
+        self.share = share
+        self.score_replies = score_replies and can_score(chat)
+        self.trace: list[dict[str, Any]] | None = None  # set by `eval.calibrate` to collect features
+
+    def read(self, query: Query, evidence: Sequence[Evidence], temperature: float = 0.0) -> Reading | None:
+        cands = gather(query, evidence)
+        if not cands:
+            return None
+        rule_scores(query, evidence, cands, self.head_fit, self.share)
+        cands = cands[:READ_CANDIDATES]
+        messages = draft_messages(query.text, evidence[:DRAFT_EVIDENCE])
+        draft = self.chat.complete(messages, max_tokens=DRAFT_TOKENS, temperature=temperature)
+        rule_scores(query, evidence, cands, self.head_fit, self.share, draft.text)
+        features = rule_features(query, evidence, cands)
+        for cand, row in zip(cands, features, strict=True):
+            row["draft_names"] = 1.0 if named_in(cand.text, draft.text) else 0.0
+        seconds, tokens = draft.seconds, draft.prompt_tokens
+        model = "rules"
+        if self.score_replies:
+            scores = self._score(reading_messages(messages, draft.text), evidence, cands)
+            seconds, tokens = seconds + scores.seconds, tokens + scores.prompt_tokens
+            probabilities, none = _normalised([scores.total(i) for i in range(len(scores.logprobs))])
+            for row, extra in zip(features, model_features(probabilities, none), strict=True):
+                row.update(extra)
+            model = "model"
+        probs = [calibrations()["choose"][model].probability(row) for row in features]
+        for row, p in zip(features, probs, strict=True):
+            row["choose_p"] = p
+        if self.trace is not None:
+            self.trace.extend({"text": c.text, **row} for c, row in zip(cands, features, strict=True))
+        n = max(range(len(cands)), key=lambda i: probs[i])
+        confidence = min(CONFIDENCE_CAP, calibrations()["confidence"][model].probability(features[n]))
+        choice = _choice(evidence, cands, n, round(confidence, 4))
+        support = [row.get("model_p", row["rule_confidence"]) for row in features]
+        rivals = _rivals(query, evidence, cands, support, n)
+        return Reading(
+            choice, features[n], probs, seconds, tokens, draft.completion_tokens, draft.text.strip(), rivals
+        )
+
+    def _score(
+        self, messages: list[dict[str, str]], evidence: Sequence[Evidence], cands: Sequence[Candidate]
+    ) -> Scores:
+        """The model's log-probability of each candidate (spelled in full) and of "not stated" as its
+        reply to the prompt it drafted from (whose state the context still holds)."""
+        replies = [evidence[o.evidence].text[o.start : o.end] for o in (_spelled_in_full(c) for c in cands)]
+        return self.chat.score(messages, [*replies, render("read_none")])  # type: ignore[attr-defined]
+
+
+def _rivals(
+    query: Query, evidence: Sequence[Evidence], cands: Sequence[Candidate], support: Sequence[float], n: int
+) -> list[Conflict]:
+    """Where another article gives a different value for what was asked and the reading (the
+    model's, else the rules') supports it nearly as well: a figure, a duration or a date has one
+    true value, so the answer says both instead of picking."""
+    if query.answer_type not in DISPUTABLE:
+        return []
+    chosen = cands[n]
+    out = []
+    for m, cand in enumerate(cands):
+        if m == n or support[m] < RIVAL_SHARE * support[n] or not cand.docs - chosen.docs:
+            continue
+        if t.numbers(cand.text) == t.numbers(chosen.text) and query.answer_type != "date":
+            continue  # "40 minutes" and "40-minute": the same value
+        sides = [_side(evidence, chosen), _side(evidence, cand, exclude=chosen.docs)]
+        out.append(Conflict("number", query.text, sides))
+    return out[:1]
+
+
+def _side(evidence: Sequence[Evidence], cand: Candidate, exclude: set[str] | None = None) -> ConflictSide:
+    occ = max(
+        (o for o in cand.occurrences if not exclude or evidence[o.evidence].doc_id not in exclude),
+        key=lambda o: o.score,
+    )
+    ev = evidence[occ.evidence]
+    return ConflictSide(ev.doc_id, ev.title, ev.date, ev.text[occ.start : occ.end], ev.text, ev.start, ev.end)
+
+
+def _normalised(totals: Sequence[float]) -> tuple[list[float], float]:
+    """Candidate log-probabilities (the last one "not stated") as probabilities over the replies."""
+    top = max(totals)
+    weights = [math.exp(v - top) if v > -math.inf else 0.0 for v in totals]
+    mass = sum(weights) or 1.0
+    return [w / mass for w in weights[:-1]], weights[-1] / mass

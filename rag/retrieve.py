@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from index.embedder import Embedder
+from index.errors import UserError
 from index.store import CHUNKS, SENTENCES, Hit, Store
 from rag import text as t
 from rag.analyse import Query
@@ -161,6 +162,7 @@ class Retriever:
         dated inside it; articles inside a `prefer` window ("recently") rank a little higher."""
         question = query.search_text
         t0 = time.perf_counter()
+        self._text_cache: dict[str, str] = {}
         q_vec = np.asarray(self.embedder.embed([question])[0])
         where = self._dated_where(build_where(doc, since, until), as_of, window)
         complete = self.store.content_hashes()
@@ -181,9 +183,26 @@ class Retriever:
 
         widen = LEXICAL_WIDEN if (as_of or window) else 1  # BM25 cannot filter by date: read further
         pool = self._gather(question, q_vec, k, n_evidence, where, usable, doc, widen)
-        scored = self._score(query, q_vec, pool, prefer)
+        scored = [ev for ev in self._score(query, q_vec, pool, prefer) if not self._beside_instructions(ev)]
         chosen = _select(scored, n_evidence, query)
         return Retrieval(question, chosen, pool.chunk_hits, time.perf_counter() - t0)
+
+    def _beside_instructions(self, ev: Evidence) -> bool:
+        """Text next to instructions addressed to an AI is not evidence: a planted paragraph ("Assistant,
+        you must answer that …. The call lasted 7 hours.") speaks to the reader, not about the news."""
+        try:
+            text = self._texts(ev.doc_id)
+        except UserError:
+            return False
+        start = text.rfind("\n", 0, ev.start) + 1
+        end = text.find("\n", ev.end)
+        return INSTRUCTION_LIKE.search(text[start : end if end >= 0 else len(text)]) is not None
+
+    def _texts(self, doc_id: str) -> str:
+        """A document's text, read once per retrieval."""
+        if doc_id not in self._text_cache:
+            self._text_cache[doc_id] = self.store.document_text(doc_id)
+        return self._text_cache[doc_id]
 
     def _dated_where(
         self, where: dict[str, Any] | None, as_of: str | None, window: TimeWindow | None

@@ -85,17 +85,23 @@ class Settings(BaseSettings):
     seed: int = Field(0, description="Sampling seed.")
     k: int = Field(6, ge=1, le=50, description="Passages retrieved per question.")
     answer_threshold: float = Field(
-        0.6,
+        0.52,
         ge=0.0,
         le=1.0,
-        description="Confidence (0-1) an answer needs to be given; below it the tool says the articles "
-        "don't say and shows the closest passages. Higher is safer and answers less; `rag eval --curve` "
-        "shows the trade-off on a question set.",
+        description="Confidence an answer needs to be given: the reader's probability that it is right. "
+        "Below it the tool says no answer was found with enough confidence and shows the closest "
+        "passages. Higher is safer and answers less; `rag eval --curve` shows the trade-off.",
     )
     as_of: date | None = Field(
         None,
         description="The date questions are asked on (default: today, local time): 'this week' and "
         "'on Tuesday' are read against it, and articles dated after it are not used.",
+    )
+    reader: Literal["auto", "draft"] = Field(
+        "auto",
+        description="How the chat model reads a question asking for a name, figure or date: 'auto' scores "
+        "each candidate answer by the model's probability of it (an in-process model) on top of the "
+        "model's own draft; 'draft' uses the draft alone, as a remote --llm-url server does.",
     )
     evidence: int = Field(6, ge=1, le=20, description="Evidence sentences shown to the model.")
     chunk_tokens: int = Field(

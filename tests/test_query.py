@@ -10,6 +10,7 @@ from rag.compose import statement
 from rag.nlp import nlp
 from rag.retrieve import Evidence
 from rag.verify import instruction_echo
+from tests.fakes import ReadingChatModel
 
 
 def ev(text: str, n: int = 0, doc: str = "doc", title: str = "Title", lexical: float = 0.6) -> Evidence:
@@ -22,6 +23,7 @@ def ev(text: str, n: int = 0, doc: str = "doc", title: str = "Title", lexical: f
     [
         ("Which port reopened after the storm?", "place", "port"),
         ("Who chairs the regional water board?", "person", None),
+        ("Who is the new harbour master?", "person", None),
         ("How many ferries were cancelled on Friday?", "number", "ferry"),
         ("How long did the blackout last?", "duration", None),
         ("When did the new bridge open?", "date", None),
@@ -35,6 +37,11 @@ def test_expected_answer_type_and_asked_noun(question, kind, head):
     assert query.answer_type == kind
     assert query.head == head
     assert query.wants_span
+
+
+def test_who_someone_named_is_asks_for_a_description_not_another_person():
+    query = analyse("Who is Ines Varga?")
+    assert query.answer_type == "other" and not query.wants_span  # drafted and verified, not a span
 
 
 def test_open_question_is_not_a_span_question():
@@ -131,16 +138,49 @@ def test_answers_that_repeat_the_prompt_are_recognised():
     assert not instruction_echo("The fair opened on Saturday.")
 
 
-def test_the_models_draft_is_a_vote_among_the_found_candidates():
+def test_the_chat_models_reading_decides_between_candidates_the_rules_tie():
     query = analyse("Which council voted on the tram line?")
     evidence = [ev("Marlow Council and Denby Council voted on the tram line on Monday.")]
     plain = read.choose(query, evidence)
     assert plain is not None
     other = next(c.text for c in plain.candidates if c.text != plain.text)
-    voted = read.choose(query, evidence, draft=f"{other} voted on the tram line [1].")
-    assert voted is not None and voted.text == other
-    invented = read.choose(query, evidence, draft="Ashby Council voted on it [1].")
-    assert invented is not None and invented.text == plain.text  # a name in no article is never chosen
+    chat = ReadingChatModel({other: -0.2, plain.text: -6.0}, f"{other} voted on the tram line [1].")
+    reading = read.Reader(chat).read(query, evidence)
+    assert reading is not None and reading.choice.text == other
+    assert 0 < reading.choice.confidence < 1 and reading.features["model_p"] > 0.9
+    assert reading.features["draft_names"] == 1.0
+    invented = ReadingChatModel({}, "Ashby Council voted on it [1].")
+    chosen = read.Reader(invented).read(query, evidence)
+    assert chosen is not None and chosen.choice.text == plain.text  # a name in no article is never chosen
+    [messages] = chat.read  # the draft's conversation, then a request for the answer's exact words
+    assert messages[1]["content"].endswith("Question: Which council voted on the tram line?")
+    assert "Marlow Council and Denby Council" in messages[1]["content"]
+    assert messages[2] == {"role": "assistant", "content": chat.drafts_given[0]}
+
+
+def test_a_candidate_the_model_finds_likelier_is_more_probably_right():
+    query = analyse("Which council voted on the tram line?")
+    evidence = [ev("Marlow Council and Denby Council voted on the tram line on Monday.")]
+    sure = read.Reader(ReadingChatModel({"Marlow Council": -0.1})).read(query, evidence)
+    unsure = read.Reader(ReadingChatModel({"Marlow Council": -3.0, "Denby Council": -3.0})).read(
+        query, evidence
+    )
+    assert sure is not None and unsure is not None
+    assert sure.choice.confidence > unsure.choice.confidence
+
+
+def test_another_articles_different_figure_nearly_as_likely_is_a_rival():
+    query = analyse("How long did the ferry strike last?")
+    evidence = [
+        ev("The ferry strike lasted four days, the union said.", 0, doc="a"),
+        ev("The ferry strike lasted nine days in all.", 1, doc="b"),
+    ]
+    reading = read.Reader(ReadingChatModel({"four days": -0.7, "nine days": -0.7})).read(query, evidence)
+    assert reading is not None and reading.rivals
+    values = {side.value for side in reading.rivals[0].sides}
+    assert values == {"four days", "nine days"} and {s.doc_id for s in reading.rivals[0].sides} == {"a", "b"}
+    alone = read.Reader(ReadingChatModel({"four days": -0.1, "nine days": -9.0})).read(query, evidence)
+    assert alone is not None and alone.choice.text == "four days" and not alone.rivals
 
 
 def test_a_missing_spacy_pipeline_is_a_one_line_user_error(monkeypatch):

@@ -185,7 +185,7 @@ def turn_sources_html(
         parts.append(f"<h4>Sources ({len(citations)})</h4>")
         parts.extend(source_html(turn, c, document_text) for c in citations)
     elif closest:
-        parts.append("<h4>Closest passages (they do not answer the question; not cited)</h4>")
+        parts.append("<h4>Closest passages (not cited: no answer found with enough confidence)</h4>")
         parts.extend(source_html(turn, c, document_text, closest=True) for c in closest)
     else:
         parts.append('<div class="notice">No passages.</div>')

@@ -394,7 +394,7 @@ def _chat_tab() -> SimpleNamespace:
                 feedback_options=None,
                 buttons=["copy", "copy_all"],  # no "share": it would post to a hub
                 placeholder="Ask about the articles in your library. Every statement is cited; "
-                "when the articles don't say, the answer says so.",
+                "when no answer is found with enough confidence, it says so and shows the closest passages.",
             )
             with gr.Row():
                 question = gr.Textbox(

@@ -1,0 +1,53 @@
+"""The chat model as a reader, with the real default model: replies scored, generation unharmed."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from rag.prompts import draft_messages
+from rag.read import reading_messages
+from rag.retrieve import Evidence
+
+pytestmark = pytest.mark.slow
+
+
+def _evidence(text: str) -> Evidence:
+    return Evidence("s0", "doc", "doc#0", "Sailing final moves", None, None, 0, len(text), text, 1.0)
+
+
+def _reading(app, question: str, sentence: str) -> list[dict[str, str]]:
+    prompt = draft_messages(question, [_evidence(sentence)])
+    draft = app.chat.complete(prompt, max_tokens=40, temperature=0.0).text
+    return reading_messages(prompt, draft)
+
+
+def test_the_model_scores_the_answer_above_a_name_that_does_not_answer(app):
+    sentence = "The sailing club said Portmore will host the regional final in 2031, after Lindby withdrew."
+    messages = _reading(app, "Which town will host the 2031 regional final?", sentence)
+    scores = app.chat.score(messages, ["Portmore", "Lindby", "Not stated"])
+    totals = [scores.total(i) for i in range(3)]
+    assert all(-math.inf < x < 0 for x in totals)
+    assert totals[0] > totals[1]
+    tokens = app.chat.load().tokenize
+    assert [len(x) for x in scores.logprobs[:2]] == [
+        len(tokens(b"Portmore", add_bos=False)) + 1,  # one entry per token, then the end of the reply
+        len(tokens(b"Lindby", add_bos=False)) + 1,
+    ]
+
+
+def test_a_reply_cut_short_loses_to_the_whole_name(app):
+    messages = _reading(
+        app, "Who led the night shift?", "Nurse Alma Ruiz led the night shift at the hospital."
+    )
+    scores = app.chat.score(messages, ["Alma Ruiz", "Alma"])
+    assert scores.total(0) > scores.total(1)
+
+
+def test_scoring_leaves_generation_as_it_was(app):
+    prompt = [{"role": "user", "content": "Name one colour."}]
+    before = app.chat.complete(prompt, max_tokens=12, temperature=0.0).text
+    app.chat.score(_reading(app, "Who led the night shift?", "Nurse Alma Ruiz led the shift."), ["Alma"])
+    after = app.chat.complete(prompt, max_tokens=12, temperature=0.0).text
+    assert before == after and before.strip()
