@@ -184,7 +184,7 @@ class Answerer:
         kept, result.dropped = verify.attach_citations(result.draft, evidence, query)
         if kept:
             text, citations = render_answer(kept, evidence)
-            result.confidence = round(coverage, 4)
+            result.confidence = round(min(read.CONFIDENCE_CAP, coverage), 4)
             return self._finish(query, result, text, "generated", citations, evidence)
         picked = verify.pick_quotes(query, evidence)
         if not picked:
@@ -192,7 +192,8 @@ class Answerer:
         mode, (text, citations) = self._focused(query, picked[0], opts, result)
         if mode == "extractive":
             text, citations = quote(picked)
-        result.confidence = round(coverage * (1.0 if mode == "generated" else EXTRACTIVE_DISCOUNT), 4)
+        share = coverage * (1.0 if mode == "generated" else EXTRACTIVE_DISCOUNT)
+        result.confidence = round(min(read.CONFIDENCE_CAP, share), 4)
         return self._finish(query, result, text, mode, citations, evidence)
 
     def _focused(

@@ -241,9 +241,10 @@ class LlamaChatModel:
             return Scores(out, len(prompt), time.perf_counter() - t0)
 
     def _eval_prefix(self, llama: Any, prompt: list[int]) -> int:
-        """Evaluate `prompt`, reusing the longest prefix the context or the prompt cache holds (the
-        reading prompt's system turn and worked examples); at least its last token is evaluated so
-        that its logits are fresh. The state is cached for the next reading, as generation does."""
+        """Evaluate `prompt`, reusing the longest prefix the context or the prompt cache holds (a
+        reading prompt continues its draft's conversation, which generation cached); at least its
+        last token is evaluated so that its logits are fresh. Nothing is saved: a saved state copies
+        the whole logits buffer (100 MB for this vocabulary) on the way."""
         from llama_cpp import Llama
 
         def held() -> int:

@@ -200,3 +200,12 @@ def test_a_missing_spacy_pipeline_is_a_one_line_user_error(monkeypatch):
     finally:
         monkeypatch.undo()
         nlp.cache_clear()
+
+
+def test_a_reader_told_not_to_score_uses_the_draft_alone():
+    query = analyse("Which council voted on the tram line?")
+    evidence = [ev("Marlow Council and Denby Council voted on the tram line on Monday.")]
+    chat = ReadingChatModel({"Denby Council": -0.1}, "Denby Council voted on the tram line [1].")
+    reading = read.Reader(chat, score_replies=False).read(query, evidence)
+    assert reading is not None and chat.read == [] and "model_p" not in reading.features
+    assert reading.choice.text == "Denby Council" and reading.features["draft_names"] == 1.0

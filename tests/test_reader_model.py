@@ -23,17 +23,17 @@ def _reading(app, question: str, sentence: str) -> list[dict[str, str]]:
     return reading_messages(prompt, draft)
 
 
-def test_the_model_scores_the_answer_above_a_name_that_does_not_answer(app):
+def test_the_model_scores_a_name_of_the_evidence_above_one_it_never_read(app):
     sentence = "The sailing club said Portmore will host the regional final in 2031, after Lindby withdrew."
     messages = _reading(app, "Which town will host the 2031 regional final?", sentence)
-    scores = app.chat.score(messages, ["Portmore", "Lindby", "Not stated"])
+    scores = app.chat.score(messages, ["Portmore", "Quexford", "Not stated"])
     totals = [scores.total(i) for i in range(3)]
     assert all(-math.inf < x < 0 for x in totals)
     assert totals[0] > totals[1]
     tokens = app.chat.load().tokenize
     assert [len(x) for x in scores.logprobs[:2]] == [
         len(tokens(b"Portmore", add_bos=False)) + 1,  # one entry per token, then the end of the reply
-        len(tokens(b"Lindby", add_bos=False)) + 1,
+        len(tokens(b"Quexford", add_bos=False)) + 1,
     ]
 
 
@@ -45,9 +45,16 @@ def test_a_reply_cut_short_loses_to_the_whole_name(app):
     assert scores.total(0) > scores.total(1)
 
 
-def test_scoring_leaves_generation_as_it_was(app):
-    prompt = [{"role": "user", "content": "Name one colour."}]
-    before = app.chat.complete(prompt, max_tokens=12, temperature=0.0).text
-    app.chat.score(_reading(app, "Who led the night shift?", "Nurse Alma Ruiz led the shift."), ["Alma"])
-    after = app.chat.complete(prompt, max_tokens=12, temperature=0.0).text
-    assert before == after and before.strip()
+def test_scores_survive_generation_in_between(app):
+    """Scoring leaves the context consistent: the same replies score the same after the model has
+    generated for another prompt (the reading prompt's state comes back from the prompt cache)."""
+    messages = _reading(app, "Who led the night shift?", "Nurse Alma Ruiz led the shift.")
+    first = app.chat.score(messages, ["Alma Ruiz", "the shift"]).logprobs
+    app.chat.complete([{"role": "user", "content": "Name one colour."}], max_tokens=12, temperature=0.0)
+    again = app.chat.score(messages, ["Alma Ruiz", "the shift"]).logprobs
+    alone = app.chat.score(messages, ["the shift"]).logprobs[0]  # each reply reads the prompt alone
+    assert all(abs(a - b) < 1e-3 for a, b in zip(alone, first[1], strict=True))
+    assert [len(x) for x in first] == [len(x) for x in again]
+    assert all(
+        abs(a - b) < 1e-3 for xs, ys in zip(first, again, strict=True) for a, b in zip(xs, ys, strict=True)
+    )
