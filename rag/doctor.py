@@ -5,12 +5,14 @@ from __future__ import annotations
 import platform
 import sqlite3
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from index import modelfiles
+from index.cpu import ThreadPolicy
 from index.errors import UserError
-from rag.llm import gpu_offload_supported
-from rag.settings import config_file_path, load_settings, setting_sources
+from rag.llm import gpu_offload_supported, llama_backends, offloaded_layers
+from rag.settings import Settings, config_file_path, load_settings, setting_sources
 
 
 def _version(dist: str) -> str:
@@ -18,6 +20,26 @@ def _version(dist: str) -> str:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:
         return "not installed"
+
+
+def _loaded_chat_file(settings: Settings) -> Path | str:
+    """The GGUF that `ask` loads: the selected one, or the default stored as `chat_quant` says."""
+    from rag.factory import App
+
+    try:
+        return App(settings).chat_model_path()
+    except UserError as exc:
+        return f"problem: {exc}"
+
+
+def _offload_line(model: Path | str, n_gpu_layers: int) -> str:
+    if not isinstance(model, Path):
+        return "unknown (no chat model file)"
+    try:
+        used, total = offloaded_layers(model, n_gpu_layers)
+    except Exception as exc:  # a GGUF header we cannot read is reported, not raised
+        return f"unknown ({type(exc).__name__})"
+    return f"{used} of {total} on the GPU" if used else f"0 of {total} (all on the CPU)"
 
 
 def diagnose(cli_flags: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -34,14 +56,14 @@ def diagnose(cli_flags: dict[str, Any]) -> dict[str, dict[str, Any]]:
     models: dict[str, Any] = {}
     try:
         chat = modelfiles.locate(modelfiles.CHAT_GGUF)
-        models["chat default"] = str(chat)
+        models["chat wheel file"] = str(chat)
         models["chat sha256"] = modelfiles.verify(
             chat, modelfiles.CHAT_GGUF.sha256, settings.data_dir / "models"
         )
     except UserError as exc:
-        models["chat default"] = f"problem: {exc}"
-    if settings.model:
-        models["chat selected"] = f"{settings.model} ({'exists' if settings.model.is_file() else 'MISSING'})"
+        models["chat wheel file"] = f"problem: {exc}"
+    loaded = _loaded_chat_file(settings)
+    models["chat loaded"] = str(loaded) if isinstance(loaded, Path) else loaded
     for name, pinned in modelfiles.MINILM_FILES.items():
         try:
             models[f"embedder {name}"] = modelfiles.verify(
@@ -53,9 +75,10 @@ def diagnose(cli_flags: dict[str, Any]) -> dict[str, dict[str, Any]]:
     models["embedder gguf"] = str(converted[-1]) if converted else "not converted yet (`rag models prepare`)"
     report["models"] = models
     report["hardware"] = {
+        "llama.cpp backends": ", ".join(llama_backends()) or "unknown",
         "gpu offload available": gpu_offload_supported(),
-        "gpu layers used": settings.n_gpu_layers if gpu_offload_supported() else 0,
-        "threads": settings.n_threads,
+        "gpu layers (chat model)": _offload_line(loaded, settings.n_gpu_layers),
+        "threads": ThreadPolicy(settings.n_threads).describe(),
     }
     index: dict[str, Any] = {"location": str(settings.index_dir)}
     manifest = settings.index_dir / "manifest.json"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from index.cpu import ThreadPolicy
 from index.errors import ModelFileError, UserError
 
 Message = dict[str, str]
@@ -63,6 +65,31 @@ def gpu_offload_supported() -> bool:
         return False
 
 
+def llama_backends() -> list[str]:
+    """The compute backends this llama.cpp build holds (CPU, CUDA, Metal, …), as its system info
+    names them."""
+    try:
+        import llama_cpp
+
+        info = llama_cpp.llama_print_system_info().decode("utf-8", "replace")
+    except Exception:
+        return []
+    return list(dict.fromkeys(re.findall(r"(?:^|\| )([A-Za-z][A-Za-z0-9_]*) : ", info)))
+
+
+def offloaded_layers(model_path: Path, n_gpu_layers: int) -> tuple[int, int]:
+    """(layers llama.cpp puts on the GPU, layers the model has, output layer included), read from the
+    GGUF header without loading the weights."""
+    from gguf import GGUFReader
+
+    reader = GGUFReader(str(model_path))
+    arch = bytes(reader.fields["general.architecture"].parts[-1]).decode()
+    total = int(reader.fields[f"{arch}.block_count"].parts[-1][0]) + 1
+    if not gpu_offload_supported() or n_gpu_layers == 0:
+        return 0, total
+    return (total if n_gpu_layers < 0 else min(n_gpu_layers, total)), total
+
+
 def _bounded_ram_cache(capacity_bytes: int) -> Any:
     """A prompt-state cache that holds what its capacity says.
 
@@ -95,6 +122,10 @@ def _bounded_ram_cache(capacity_bytes: int) -> Any:
     return CompactRAMCache(capacity_bytes=capacity_bytes)
 
 
+# Generated tokens between two looks at how many cores are free (a look costs tens of microseconds).
+RECHECK_THREADS_EVERY = 8
+
+
 class LlamaChatModel:
     """One long-lived llama.cpp instance; a lock serialises callers (UI sessions queue, not crash)."""
 
@@ -103,7 +134,7 @@ class LlamaChatModel:
         model_path: Path,
         *,
         n_ctx: int,
-        n_threads: int,
+        n_threads: int | None,
         n_gpu_layers: int,
         flash_attn: bool,
         seed: int,
@@ -114,13 +145,14 @@ class LlamaChatModel:
         self.name = model_path.stem
         self.settings: dict[str, Any] = {
             "n_ctx": n_ctx,
-            "n_threads": n_threads,
-            "n_threads_batch": n_threads,
+            "n_threads": ThreadPolicy(n_threads).limit,
+            "n_threads_batch": ThreadPolicy(n_threads).limit,
             "n_gpu_layers": n_gpu_layers if gpu_offload_supported() else 0,
             "flash_attn": flash_attn,
             "seed": seed,
             "n_batch": 512,
         }
+        self.threads = ThreadPolicy(n_threads)
         self._llama: Any = None
         self._lock = threading.Lock()
         self.load_s = 0.0
@@ -215,6 +247,7 @@ class LlamaChatModel:
                 formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special, special=True
             )
             end = self._end_of_turn(llama, formatted)
+            self.threads.apply(llama)
             n_prompt = self._eval_prefix(llama, prompt)
             n_vocab = llama.n_vocab()
             first = _log_softmax(
@@ -259,8 +292,6 @@ class LlamaChatModel:
                 pass
         llama.n_tokens = held()
         llama.eval(prompt[llama.n_tokens :])
-        if llama.cache is not None:
-            llama.cache[prompt] = llama.save_state()
         return len(prompt)
 
     def complete(
@@ -277,6 +308,7 @@ class LlamaChatModel:
             t0 = time.perf_counter()
             pieces: list[str] = []
             n_completion = 0
+            self.threads.apply(llama)
             stream = llama.create_chat_completion(
                 messages=list(messages),
                 max_tokens=max_tokens,
@@ -292,6 +324,8 @@ class LlamaChatModel:
                 if delta:
                     n_completion += 1
                     pieces.append(delta)
+                    if n_completion % RECHECK_THREADS_EVERY == 0:  # a neighbour may have started
+                        self.threads.apply(llama)
                     if on_token:
                         on_token(delta)
             total_tokens = int(llama.n_tokens)

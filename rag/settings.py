@@ -38,13 +38,6 @@ def config_file_path() -> Path | None:
     return user if user.is_file() else None
 
 
-def _cpu_threads() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:
-        return max(1, os.cpu_count() or 1)
-
-
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore", validate_default=True)
 
@@ -58,24 +51,31 @@ class Settings(BaseSettings):
     chat_quant: Literal["q8_0", "q4_0", "original"] = Field(
         "q8_0",
         description="How the default chat model is stored for llama.cpp: q8_0 (re-quantized once from "
-        "the wheel's Q4_1; prompts read ~1.9x faster on a CPU), q4_0, or original.",
+        "the wheel's Q4_1, because a CPU reads prompts faster in Q8_0), q4_0, or original.",
     )
     embed_model: Path | None = Field(
         None, description="Embedding GGUF path (default: all-MiniLM-L6-v2 converted from its wheel)."
     )
     n_ctx: int = Field(2048, ge=256, description="Chat model context window in tokens.")
-    n_threads: int = Field(default_factory=_cpu_threads, ge=1, description="CPU threads for llama.cpp.")
+    n_threads: int | None = Field(
+        None,
+        ge=1,
+        description="CPU threads for llama.cpp. Unset: the physical cores this process may use (one left "
+        "free above four), fewer while other programs keep cores busy, chosen before each model call: "
+        "llama.cpp's threads wait for each other, so a thread on a taken core stalls them all. "
+        "A number fixes the count.",
+    )
     n_gpu_layers: int = Field(
         -1, description="Layers to offload to a GPU (-1: all, when the build supports it)."
     )
     flash_attn: bool | None = Field(
         None,
-        description="Flash attention for the chat model; unset: on with a GPU, off on a CPU (rag bench on "
-        "2 cores: decode 45 tok/s without it, 32 with, prompt speed the same).",
+        description="Flash attention for the chat model; unset: on with a GPU, off on a CPU, where "
+        "llama.cpp decodes this model faster without it (see docs/benchmarks.md).",
     )
     embed_flash_attn: bool = Field(
         True,
-        description="Flash attention for the embedding model (on a CPU: 2.4k tokens/s with, 0.9k without).",
+        description="Flash attention for the embedding model (faster on a CPU too; see docs/benchmarks.md).",
     )
     prompt_cache_mb: int = Field(
         96, ge=0, description="RAM for llama.cpp prompt states (reused prompt prefixes); 0 turns it off."

@@ -133,6 +133,15 @@ def test_doctor_reports_models_settings_and_index(cli_index):
     assert report["models"]["chat sha256"].startswith("b179c952")
     assert "gpu offload available" in report["hardware"]
     assert report["settings"]["index"].endswith("(cli flag)")
+    # The file llama.cpp loads is the one stored as chat_quant says, not the wheel's own file.
+    loaded = report["models"]["chat loaded"]
+    assert loaded.endswith("-q8_0.gguf") and loaded != report["models"]["chat wheel file"]
+    assert "CPU" in report["hardware"]["llama.cpp backends"]
+    layers = report["hardware"]["gpu layers (chat model)"]
+    on_gpu = report["hardware"]["gpu offload available"]
+    assert layers.startswith("31 of 31") if on_gpu else layers == "0 of 31 (all on the CPU)"
+    original = rag("doctor", "--json", "--index", str(cli_index), env={"RAG_CHAT_QUANT": "original"})
+    assert json.loads(original.stdout)["models"]["chat loaded"].endswith("Q4_1.gguf")
 
 
 def test_summarize_one_article_cites_real_passages_and_is_cached(cli_index, seeds_dir):

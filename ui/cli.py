@@ -443,7 +443,7 @@ def models_pull(repo: str, filename: str) -> None:
     from rag.models import pull
 
     app = make_app()
-    path = pull(repo, filename, app.settings.data_dir, n_threads=app.settings.n_threads)
+    path = pull(repo, filename, app.settings.data_dir, n_threads=app.settings.n_threads or 1)
     click.echo(f"installed {path}\nuse it with: rag ask --model {path} ...")
 
 
@@ -643,13 +643,19 @@ def ui_command(host: str, port: int, auth: str | None, max_file_mb: float | None
 @click.option(
     "--repeats", type=click.IntRange(1, 20), default=5, show_default=True, help="Repeats per figure."
 )
+@click.option(
+    "--contended",
+    is_flag=True,
+    help="Measure ingest, ask and a summary again next to one busy process per core (a loaded laptop).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON, nested by area.")
 @handle_errors
-def bench(repeats: int, as_json: bool, **flags: Any) -> None:
-    """Measure load, generation (vs a bare llama-cpp-python loop), embedding, ingest, retrieval, ask."""
+def bench(repeats: int, contended: bool, as_json: bool, **flags: Any) -> None:
+    """Measure load, generation (vs a bare llama-cpp-python loop), embedding, ingest, retrieval, ask,
+    a cold `rag ask`, a summary; with --contended, the same under load beside the idle figures."""
     from rag.bench import bench as run_bench
 
-    print_sections(run_bench(make_app(**flags), repeats=repeats, log=log), as_json)
+    print_sections(run_bench(make_app(**flags), repeats=repeats, log=log, contended=contended), as_json)
 
 
 # -- doctor ----------------------------------------------------------------------------------------

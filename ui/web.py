@@ -26,6 +26,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 import gradio as gr  # noqa: E402
 
+from index.cpu import ThreadPolicy  # noqa: E402
 from index.errors import UserError  # noqa: E402
 from index.loaders import SUPPORTED_SUFFIXES  # noqa: E402
 from rag.factory import App  # noqa: E402
@@ -100,8 +101,9 @@ class WebApp:
         except UserError as exc:
             return f"**Model:** {exc}"
         gpu = "on" if self.app.gpu_layers else "off (CPU)"
+        threads = ThreadPolicy(s.n_threads).describe()
         return (
-            f"**Model:** `{path.name}` · **GPU offload:** {gpu} · **threads:** {s.n_threads} · "
+            f"**Model:** `{path.name}` · **GPU offload:** {gpu} · **threads:** {threads} · "
             f"**context:** {s.n_ctx} tokens  \n**Library:** `{s.index_dir}`"
         )
 
