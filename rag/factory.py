@@ -192,7 +192,9 @@ class App:
 
     @cached_property
     def summarizer(self) -> Summarizer:
-        return Summarizer(self.store(), self.answerer.retriever, self.chat)
+        return Summarizer(
+            self.store(), self.answerer.retriever, self.chat, rewrites=self.settings.summary_rewrites
+        )
 
     def answer_options(self, **overrides: object) -> AnswerOptions:
         s = self.settings

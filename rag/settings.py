@@ -83,6 +83,14 @@ class Settings(BaseSettings):
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature; 0 is deterministic.")
     max_tokens: int = Field(160, ge=16, le=4096, description="Longest answer draft, in tokens.")
     seed: int = Field(0, description="Sampling seed.")
+    summary_rewrites: int = Field(
+        1,
+        ge=0,
+        le=5,
+        description="Model calls a summary may spend rewriting one chosen sentence in fewer words (each "
+        "tries another phrasing, best first); a sentence no rewrite passes the checks for is quoted. "
+        "0 quotes every sentence; more write more of the summary at a call each.",
+    )
     k: int = Field(6, ge=1, le=50, description="Passages retrieved per question.")
     answer_threshold: float = Field(
         0.52,

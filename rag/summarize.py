@@ -315,10 +315,11 @@ def select(pool: Sequence[_Candidate], stats: TermStats, n: int) -> list[_Pick]:
 
 
 class Summarizer:
-    def __init__(self, store: ChromaStore, retriever: Retriever, chat: ChatModel) -> None:
+    def __init__(self, store: ChromaStore, retriever: Retriever, chat: ChatModel, rewrites: int = 1) -> None:
         self.store = store
         self.retriever = retriever
         self.chat = chat
+        self.rewrites = rewrites
 
     def select_documents(
         self, doc: str | None, all_docs: bool, topic: str | None, since: str | None, until: str | None
@@ -398,11 +399,7 @@ class Summarizer:
             events=events,
             conflicts=[n for e in events for n in e.notes],
             documents=list(doc_ids),
-            timings={
-                "select_s": round(select_s, 4),
-                "generate_s": round(time.perf_counter() - t1, 4),
-                "total_s": round(time.perf_counter() - t0, 4),
-            },
+            timings=_timings(select_s, t0, t1, len(doc_ids), reporting),
         )
         self._cache_write(key, summary)
         return summary
@@ -472,17 +469,19 @@ class Summarizer:
         keep = must_keep(source.text, stats)
         sentence = " ".join(source.text.split())
         budget = max(8, round(len(sentence.split()) * 0.6))
-        # Five phrasings, each rescuing sentences the others copy or garble: shown examples,
-        # deleting words, examples plus a word budget, a plain request, and "in your own words".
-        # Most sentences stop at the first.
+        # Five phrasings in the order they pass the checks most often, each next one chosen for the
+        # sentences the earlier ones lose (docs/benchmarks.md): shown examples, deleting words,
+        # "in your own words", examples plus a word budget, a plain request. `rewrites` of them
+        # are tried, one model call each.
         attempts = (
-            shorten_messages(sentence, keep),
-            drop_words_messages(sentence, keep),
-            shorten_messages(sentence, keep, budget),
-            shorten_messages(sentence, keep, examples=False),
-            paraphrase_messages(sentence, keep),
+            lambda: shorten_messages(sentence, keep),
+            lambda: drop_words_messages(sentence, keep),
+            lambda: paraphrase_messages(sentence, keep),
+            lambda: shorten_messages(sentence, keep, budget),
+            lambda: shorten_messages(sentence, keep, examples=False),
         )
-        for messages in attempts:
+        for build in attempts[: self.rewrites]:
+            messages = build()
             draft = self.chat.complete(messages, max_tokens=80, temperature=0.0)
             text = clean(draft.text.strip().split("\n")[0].strip().lstrip("•*-– "))
             supporters = [m for m in group.members if self._rewrite_ok(text, m, sentence, keep)]
@@ -511,7 +510,14 @@ class Summarizer:
     def _cache_key(self, doc_ids: Sequence[str], opts: Options, topic: str | None) -> str:
         docs = self.store.documents()
         material = json.dumps(
-            [CACHE_VERSION, [(d, docs[d].content_hash) for d in doc_ids], asdict(opts), topic, self.chat.name]
+            [
+                CACHE_VERSION,
+                [(d, docs[d].content_hash) for d in doc_ids],
+                asdict(opts),
+                topic,
+                self.chat.name,
+                self.rewrites,
+            ]
         )
         return hashlib.sha256(material.encode()).hexdigest()[:24]
 
@@ -538,6 +544,19 @@ class Summarizer:
             tmp.replace(path)
         except OSError:
             pass
+
+
+def _timings(select_s: float, t0: float, t1: float, articles: int, sentences: int) -> dict[str, float]:
+    """Where a summary's time went, per article read and per sentence written, as `--json` reports."""
+    total = time.perf_counter() - t0
+    generate = time.perf_counter() - t1
+    return {
+        "select_s": round(select_s, 4),
+        "generate_s": round(generate, 4),
+        "total_s": round(total, 4),
+        "per_article_s": round(total / max(1, articles), 4),
+        "per_sentence_s": round(generate / max(1, sentences), 4),
+    }
 
 
 def shorten_messages(

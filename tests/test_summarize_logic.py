@@ -118,19 +118,29 @@ def test_faithful_shorter_rewrite_is_kept_and_cited():
     assert "It must contain:" in chat.prompts[0][-1]["content"] and len(chat.prompts[0]) == 5
 
 
-def test_copying_is_retried_four_other_ways_then_quoted():
+def test_by_default_one_model_call_per_sentence_then_the_source_is_quoted():
     source = evidence(ARTICLE[3])
     stats = stats_for(candidates(article()))
-    copies = (ARTICLE[3], ARTICLE[3], ARTICLE[3] + " Really.", ARTICLE[3], ARTICLE[3].upper())
-    chat = ScriptedChatModel(*copies)
+    chat = ScriptedChatModel(ARTICLE[3], "Ines Albrecht said her boats carried 3,000 extra passengers.")
     result = Summarizer(store=None, retriever=None, chat=chat)._write(_Pick(source, 1.0, [source]), stats)  # type: ignore[arg-type]
     assert result.mode == "extractive" and result.text == ARTICLE[3]
-    first, drop, budget, plain, own_words = chat.prompts
+    assert len(chat.prompts) == 1 and len(chat.prompts[0]) == 5  # the worked-examples phrasing only
+
+
+def test_with_more_rewrites_allowed_a_copy_is_retried_other_ways_then_quoted():
+    source = evidence(ARTICLE[3])
+    stats = stats_for(candidates(article()))
+    copies = (ARTICLE[3], ARTICLE[3], ARTICLE[3].upper(), ARTICLE[3] + " Really.", ARTICLE[3])
+    chat = ScriptedChatModel(*copies)
+    summarizer = Summarizer(store=None, retriever=None, chat=chat, rewrites=5)  # type: ignore[arg-type]
+    result = summarizer._write(_Pick(source, 1.0, [source]), stats)
+    assert result.mode == "extractive" and result.text == ARTICLE[3]
+    first, drop, own_words, budget, plain = chat.prompts
     assert len(first) == 5 and "of at most" not in first[-1]["content"]
     assert len(drop) == 5 and "Delete the less important words" in drop[-1]["content"]
-    assert len(budget) == 5 and "of at most" in budget[-1]["content"]
-    assert len(plain) == 1  # no worked examples the third time
     assert "in your own words" in own_words[-1]["content"]
+    assert len(budget) == 5 and "of at most" in budget[-1]["content"]
+    assert len(plain) == 1  # no worked examples the last time
 
 
 def test_a_reworded_sentence_of_about_the_same_length_counts_as_the_models():
