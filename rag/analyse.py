@@ -78,6 +78,7 @@ class Query:
     amount: str | None = None  # "what pay rise", "how much": an amount, "" when the thing is unnamed
     counted: str | None = None  # "how many *civilians*": the stem the answer's sentence must count
     lasting: frozenset[str] = field(default_factory=frozenset)  # "how long was *the call*"
+    asks: bool = True  # False for a bare topic ("Olympics"): nothing is asked, so nothing is answered
 
     @property
     def search_text(self) -> str:
@@ -99,6 +100,16 @@ def previous_question(question: str, history: Sequence[tuple[str, str]]) -> str 
 
     Deterministic on purpose: a 135M model rewrites questions less reliably than it answers them."""
     return history[-1][0] if history and FOLLOW_UP.search(question) else None
+
+
+def _asks(doc: Doc, has_wh: bool, about: str | None) -> bool:
+    """Whether the text asks something: a question word, a verb, a follow-up of an earlier question,
+    or a question mark after a phrase of two words or more ("Population of Tokyo?"). A headline-like
+    topic ("Olympics", "World Cup final") asks nothing: any sentence mentioning it would "answer" it."""
+    if has_wh or about or any(tok.pos_ in ("VERB", "AUX") for tok in doc):
+        return True
+    words = [tok for tok in doc if tok.is_alpha or tok.like_num]
+    return doc.text.rstrip().endswith("?") and len(words) >= 2
 
 
 def analyse(
@@ -149,6 +160,7 @@ def analyse(
         words=frozenset(t.content_terms(question)),
         about=about,
         window=window,
+        asks=_asks(doc, wh is not None, about),
         key=frozenset(t.key_terms(question)),
         search_key=frozenset(t.key_terms(search)),
         topic=frozenset(t.topic_terms(search)),

@@ -112,6 +112,9 @@ class Answerer:
         """retrieve -> read -> verify -> compose, for one asked slot."""
         found = self.retrieve(query, opts)
         result = _unanswered(query, found)
+        if not query.asks:
+            result.answer = render("abstain_topic", question=query.text)
+            return result
         window = query.window
         if window is not None and not window.soft and not found.evidence:
             result.answer = render("abstain_window", window=window.describe(), question=query.text)

@@ -123,6 +123,8 @@ class App:
         allow_private: bool = False,
     ) -> IngestReport:
         s = self.settings
+        existed = s.index_dir.exists()
+        fresh = not existed or not any(s.index_dir.iterdir())
         result = run_ingest(
             list(paths),
             self.store(create=True),
@@ -142,7 +144,24 @@ class App:
             pool_chunks=s.chunk_vectors == "pooled",
         )
         self.reopen()
+        if fresh and not result.usable and not self.store(verify=False).documents():
+            self._forget_new_index(keep_folder=existed)
         return result
+
+    def _forget_new_index(self, keep_folder: bool) -> None:
+        """An ingest that indexed nothing into a new index leaves no index behind (an empty folder the
+        user made stays, emptied again)."""
+        import shutil
+
+        index_dir = self.settings.index_dir
+        for entry in index_dir.iterdir():
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+        if not keep_folder:
+            index_dir.rmdir()
+        self.reopen()
 
     def remove_documents(self, doc_ids: Sequence[str]) -> list[DocRecord]:
         """Remove documents under the writer lock, then rebuild BM25 so both indexes agree."""
@@ -209,4 +228,15 @@ class App:
         for key, value in overrides.items():
             if value is not None:
                 setattr(opts, key, value)
+        opts.since, opts.until = self.date_bounds(opts.since, opts.until)
         return opts
+
+    def date_bounds(self, since: str | None, until: str | None) -> tuple[str | None, str | None]:
+        """`--since`/`--until` as ISO days, one reading for asking and summarizing: a date as given,
+        a phrase ("last week") against the as-of date."""
+        from datetime import date
+
+        from rag.timewindow import bound
+
+        as_of = self.settings.as_of or date.today()
+        return bound(since, as_of, end=False), bound(until, as_of, end=True)

@@ -31,6 +31,9 @@ CLAUSE_BREAK = re.compile(
     re.I,
 )
 META_PREFIX = re.compile(r"^\s*(the answer is|answer|the facts are|facts?|based on the facts)\s*:\s*", re.I)
+# A list item's number or bullet ("2. ", "3) ", "- ", "• "): the model lists the facts it was shown,
+# and the number is its list's, not the news.
+LIST_MARK = re.compile(r"^\s*(?:\d{1,2}[.)]\s+|[-*•–]\s+)")
 
 
 def key_coverage(query: Query, evidence: Sequence[Evidence]) -> tuple[float, list[str]]:
@@ -111,7 +114,7 @@ def attach_citations(
     dropped: list[str] = []
     for raw in split_statements(draft):
         hinted = [int(x) - 1 for m in MARKER.finditer(raw) for x in m.group(1).split(",")]
-        statement = META_PREFIX.sub("", MARKER.sub("", raw)).strip(" ()[]*")
+        statement = META_PREFIX.sub("", LIST_MARK.sub("", MARKER.sub("", raw))).strip(" ()[]*")
         if len(t.content_terms(statement)) < MIN_STATEMENT_TERMS or REFUSAL.search(statement):
             continue
         if instruction_echo(statement):

@@ -56,6 +56,28 @@ def ev(text: str, n: int = 0) -> Evidence:
     return Evidence(f"s{n}", "doc", "doc#0", "Title", None, None, 0, len(text), text, 1.0 - n / 10)
 
 
+def test_a_list_number_the_model_put_first_is_not_part_of_the_statement():
+    evidence = [
+        ev("The ferry company added two night crossings on Friday.", 0),
+        ev("Passengers had asked for later boats since the spring.", 1),
+    ]
+    draft = (
+        "1. The ferry company added two night crossings on Friday [1].\n"
+        "2) Passengers had asked for later boats [2]."
+    )
+    kept, dropped = attach_citations(draft, evidence)
+    assert kept == [
+        ("The ferry company added two night crossings on Friday.", [0]),
+        ("Passengers had asked for later boats.", [1]),
+    ]
+    assert dropped == []
+    # A figure at the start of a sentence is news, not a list number.
+    kept, _ = attach_citations(
+        "2.5 million passengers used the ferry [1].", [ev("2.5 million passengers used the ferry last year.")]
+    )
+    assert kept and kept[0][0].startswith("2.5 million")
+
+
 def test_rrf_rewards_items_ranked_high_in_both_lists():
     fused = rrf([["a", "b", "c"], ["b", "a", "d"]])
     assert fused["a"] == fused["b"] > fused["c"] > 0

@@ -221,3 +221,52 @@ def test_a_second_writer_fails_clearly_while_the_index_is_locked(tmp_path, seeds
 def test_bench_with_a_remote_model_is_a_clear_error():
     line = assert_one_line_error(rag("bench", "--llm-url", "http://127.0.0.1:9/v1"))
     assert "in-process" in line and "--llm-url" in line
+
+
+def test_ask_reads_a_relative_since_as_summarize_does(cli_index):
+    """`--since "last week"` on `ask` is the week before the as-of date, the same reading as the ISO
+    day it names; it neither drops every article nor errors."""
+    question = "What did Trump and Zelensky discuss?"
+    common = ("--index", str(cli_index), "--as-of", "2025-07-10", "--json")
+    relative = rag("ask", question, "--since", "last week", *common)
+    iso = rag("ask", question, "--since", "2025-06-30", *common)
+    assert relative.returncode == 0 and iso.returncode == 0, relative.stderr + iso.stderr
+    a, b = json.loads(relative.stdout), json.loads(iso.stdout)
+    shown = a["citations"] + a["closest"]
+    assert shown and all(c["date"] and c["date"] >= "2025-06-30" for c in shown)
+    assert (a["answer"], [c["doc_id"] for c in shown]) == (
+        b["answer"],
+        [c["doc_id"] for c in b["citations"] + b["closest"]],
+    )
+    assert_one_line_error(rag("ask", question, "--since", "the day of the blue moon", *common))
+
+
+def test_an_ingest_that_indexes_nothing_leaves_no_index_behind(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "blank.txt").write_text("   \n", encoding="utf-8")
+    new_index = tmp_path / "new-index"
+    assert "nothing was indexed" in assert_one_line_error(
+        rag("ingest", str(empty), "--index", str(new_index))
+    )
+    assert not new_index.exists()
+    made_by_user = tmp_path / "made-by-user"
+    made_by_user.mkdir()
+    assert_one_line_error(rag("ingest", str(empty), "--index", str(made_by_user)))
+    assert made_by_user.is_dir() and not any(made_by_user.iterdir())
+
+
+def test_a_one_word_question_is_not_answered_from_a_sentence_that_mentions_it(cli_index):
+    result = rag("ask", "Zelensky", "--index", str(cli_index), "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["abstained"] and not data["citations"] and data["closest"]
+    assert "names a topic" in data["answer"]
+
+
+def test_a_list_number_of_the_draft_does_not_reach_the_answer(cli_index):
+    result = rag("ask", "What did Zelensky congratulate Trump on?", "--index", str(cli_index), "--json")
+    data = json.loads(result.stdout)
+    assert not re.match(r"\s*\d{1,2}[.)]\s", data["answer"]), data["answer"]
+    if not data["abstained"]:
+        assert "Independence Day" in data["answer"]

@@ -182,6 +182,7 @@ def test_pages_and_feeds_are_fetched_only_when_named_and_allowed(news_server, tm
     assert {"127.0.0.1/feed/note-1", "127.0.0.1/feed/note-2"} <= set(docs)
     NewsServer.feed_items = 3
     again = rag("ingest", "--allow-private", "--feed", f"{news_server}/feed", "--index", index, "--json")
+    assert "ResourceWarning" not in first.stderr + again.stderr, first.stderr + again.stderr
     statuses = {o["doc_id"]: o["status"] for o in json.loads(again.stdout)["outcomes"]}
     assert statuses == {
         "127.0.0.1/feed/note-1": "unchanged",

@@ -209,3 +209,13 @@ def test_a_reader_told_not_to_score_uses_the_draft_alone():
     reading = read.Reader(chat, score_replies=False).read(query, evidence)
     assert reading is not None and chat.read == [] and "model_p" not in reading.features
     assert reading.choice.text == "Denby Council" and reading.features["draft_names"] == 1.0
+
+
+def test_a_bare_topic_asks_nothing_and_a_question_does():
+    assert not analyse("Volcanoes").asks
+    assert not analyse("Harbour festival fireworks").asks
+    assert analyse("Who won the regatta?").asks
+    assert analyse("Population of Lisbon?").asks  # a question mark after a phrase asks
+    assert not analyse("Lisbon?").asks
+    assert analyse("Summarize the ferry strike").asks  # an instruction has a verb
+    assert analyse("Medals", about="Who won the regatta?").asks  # a follow-up in a conversation

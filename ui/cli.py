@@ -231,8 +231,8 @@ def answer_options(app: Any, k: int | None, doc: str | None, since: str | None, 
 @as_of_option
 @click.option("-k", "k", type=int, help="Passages to retrieve (1-50).")
 @click.option("--doc", help="Only this document id.")
-@click.option("--since", help="Only articles dated on/after YYYY-MM-DD.")
-@click.option("--until", help="Only articles dated on/before YYYY-MM-DD.")
+@click.option("--since", help="Only articles dated on/after this (YYYY-MM-DD or 'last week').")
+@click.option("--until", help="Only articles dated on/before this (YYYY-MM-DD or 'last month').")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object; never streams.")
 @handle_errors
 def ask(
@@ -325,14 +325,10 @@ def summarize(
 ) -> None:
     """Summarize one article (DOC_ID), all of them (--all) or a topic: events in time order, every
     sentence cited."""
-    from datetime import date
-
     from rag.summarize import Options
-    from rag.timewindow import bound
 
     app = make_app(**flags)
-    as_of = app.settings.as_of or date.today()
-    since, until = bound(since, as_of, end=False), bound(until, as_of, end=True)
+    since, until = app.date_bounds(since, until)
     summarizer = app.summarizer
     docs = summarizer.select_documents(doc_id, all_docs, topic, since, until)
 
@@ -685,7 +681,24 @@ def doctor(as_json: bool, check: bool, **flags: Any) -> None:
     print_sections(diagnose(flags), as_json)
 
 
+def _quiet_llama_devnull() -> None:
+    """llama-cpp-python keeps two /dev/null files open for its whole life and never closes them; some
+    parser libraries leave CPython printing a ResourceWarning for them at exit. Swap in handles on the
+    same device that do not own their descriptor (so nothing is left to warn about) and close the
+    originals."""
+    utils = sys.modules.get("llama_cpp._utils")
+    for name in ("outnull_file", "errnull_file"):
+        old = getattr(utils, name, None)
+        if old is None or old.closed:
+            continue
+        setattr(utils, name, open(os.open(os.devnull, os.O_WRONLY), "w", closefd=False))  # noqa: SIM115
+        old.close()
+
+
 def main() -> None:
+    import atexit
+
+    atexit.register(_quiet_llama_devnull)
     # A shell script's background job starts with SIGINT ignored (`rag ingest DIR & ... kill -INT`):
     # an interrupt sent on purpose should still stop the ingest cleanly, keeping finished documents.
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:

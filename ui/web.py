@@ -271,8 +271,7 @@ class WebApp:
                 doc_id if scope == "One article" else None,
                 scope == "Whole library",
                 topic.strip() or None if scope == "Topic" else None,
-                since.strip() or None,
-                until.strip() or None,
+                *self.app.date_bounds(since.strip() or None, until.strip() or None),
             )
             if scope == "One article" and not doc_id:
                 raise UserError("no article chosen", "pick one from the list")
@@ -468,7 +467,7 @@ def _summaries_tab(web: WebApp) -> SimpleNamespace:
             article = gr.Dropdown(choices=web.doc_choices(), label="Article")
             topic = gr.Textbox(label="Topic", placeholder="e.g. school budget")
             with gr.Row():
-                since = gr.Textbox(label="Since (YYYY-MM-DD)")
+                since = gr.Textbox(label="Since (YYYY-MM-DD or 'last week')")
                 until = gr.Textbox(label="Until (YYYY-MM-DD)")
             sentences = gr.Slider(0, 15, value=0, step=1, label="Sentences (0: a few per event)")
             button = gr.Button("Summarize", variant="primary", elem_id="summarize")
