@@ -12,6 +12,7 @@ import hashlib
 import io
 import logging
 import os
+import re
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -94,6 +95,37 @@ class Candidate:
         return self.url or str(self.path.resolve())
 
 
+# A PDF line at least this share of its page's longest line was wrapped by the layout, not ended.
+WRAPPED_LINE_SHARE = 0.6
+PAGE_NUMBER = re.compile(r"(?:page\s+)?\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?", re.I)
+SENTENCE_END = tuple(".!?:;\"'\u201d\u2019")
+
+
+def join_wrapped_lines(page: str) -> str:
+    """A PDF page's text without its layout's line breaks, so that a sentence cut at the margin is one
+    sentence again. A line that fills most of the width and does not end a sentence continues on the
+    next one (as does any line followed by a lowercase word); headings (short lines), page numbers and
+    blank-line paragraph breaks stay where they are."""
+    lines = page.split("\n")
+    width = max((len(line.strip()) for line in lines), default=0)
+    out: list[str] = []
+    for line in lines:
+        if out and _continues(out[-1].strip(), line.strip(), width):
+            head = out[-1].rstrip()
+            out[-1] = head + ("" if head.endswith("-") else " ") + line.strip()
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def _continues(previous: str, line: str, width: int) -> bool:
+    if not previous or not line or PAGE_NUMBER.fullmatch(previous) or PAGE_NUMBER.fullmatch(line):
+        return False
+    if line[0].islower():
+        return True
+    return not previous.endswith(SENTENCE_END) and len(previous) >= WRAPPED_LINE_SHARE * width
+
+
 def pdf_to_text(path: Path, raw: bytes) -> tuple[str, list[int]]:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
@@ -106,7 +138,7 @@ def pdf_to_text(path: Path, raw: bytes) -> tuple[str, list[int]]:
         starts: list[int] = []
         offset = 0
         for page in reader.pages:
-            page_text = (page.extract_text() or "").strip()
+            page_text = join_wrapped_lines((page.extract_text() or "").strip())
             starts.append(offset)
             parts.append(page_text)
             offset += len(page_text) + 2

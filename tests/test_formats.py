@@ -171,3 +171,25 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def test_a_pdf_sentence_wrapped_at_the_margin_is_one_sentence(tmp_path):
+    from index.chunking import sentence_spans
+    from index.loaders import join_wrapped_lines, pdf_to_text
+    from tests.helpers import make_pdf
+
+    sentence = (
+        "The regional water board said on Monday that household use rose to 162 litres a day in the dry "
+        "months, an increase of 4 percent over the previous summer, and asked residents to water gardens "
+        "only after dark."
+    )
+    pdf = tmp_path / "water.pdf"
+    make_pdf(pdf, f"Annual Water Report\n\n{sentence} The board will publish weekly figures.")
+    text, starts = pdf_to_text(pdf, pdf.read_bytes())
+    assert starts == [0] and text.startswith("Annual Water Report\n")  # the heading stays its own line
+    assert sentence in text
+    assert sentence in [s.text for s in sentence_spans(text)]
+    # Page numbers and paragraph breaks stay; a lowercase continuation joins even a short line.
+    line = "The first line of a long paragraph that the layout wrapped at the"
+    page = f"Results\n{line}\nright margin.\n\n12\nNext."
+    assert join_wrapped_lines(page) == f"Results\n{line} right margin.\n\n12\nNext."

@@ -19,6 +19,7 @@ EXPECTED_VARIABLES = {
     "abstain": {"question"},
     "abstain_slot": {"question"},
     "abstain_window": {"window", "question"},
+    "abstain_topic": {"question"},
     "extractive": {"quotes"},
     "baseline": {"sources", "question"},
     "shorten": {"sentence", "keep", "budget"},

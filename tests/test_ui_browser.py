@@ -120,6 +120,11 @@ def test_chat_sources_markers_followup_upload_and_summary(browser, ui_index, tmp
         page.goto(url)
         page.wait_for_selector("#question textarea")
 
+        # 0. The page says which library it serves and how many articles it holds; "As of" fits.
+        assert squash(page.inner_text("#library-heading")) == f"News library {ui_index.name} · 5 articles"
+        box, column = page.locator("#as-of input").first.bounding_box(), page.locator("#as-of").bounding_box()
+        assert box and column and box["x"] + box["width"] <= column["x"] + column["width"] + 1
+
         # 1. A question: the verified answer replaces the draft; every citation is shown beside it.
         first = ask(page, "What did Zelensky and Trump discuss on Independence Day?", 1)
         assert first["mode"] in ("generated", "extractive"), first
@@ -185,11 +190,29 @@ def test_chat_sources_markers_followup_upload_and_summary(browser, ui_index, tmp
             "document.querySelector('#docs').innerText.includes('callow ferry')", timeout=30_000
         )
         assert "Ferry service returns to Callow Sound" in page.inner_text("#docs")
+        # The article just added is the first row, and the heading counts it.
+        first_row = page.locator('#docs [role=row][aria-rowindex="2"]').first.inner_text()
+        assert "Ferry service returns to Callow Sound" in first_row, first_row
+        page.wait_for_function(
+            "document.querySelector('#library-heading').innerText.includes('6 articles')", timeout=30_000
+        )
         page.screenshot(path=str(ARTIFACTS / "library.png"), full_page=True)
 
         # 6. A summary of the whole library, with the same citation display.
         page.get_by_role("tab", name="Summaries").click()
+        # The article picker shows only for one article, and lists titles, not ids.
+        assert not page.locator("#summary-article").is_visible()
+        assert not page.locator("#summary-topic").is_visible()
+        page.get_by_label("One article").check()
+        page.wait_for_selector("#summary-article", state="visible")
+        page.locator("#summary-article input").click()
+        page.wait_for_selector("[role=option]", timeout=10_000)
+        options = page.get_by_role("option").all_inner_texts()
+        assert any("Ferry service returns to Callow Sound" in o for o in options), options
+        assert not any(o.strip() == "callow ferry" for o in options), options
+        page.keyboard.press("Escape")
         page.get_by_label("Whole library").check()
+        page.wait_for_selector("#summary-article", state="hidden")
         page.click("#summarize")
         page.wait_for_selector("#summary-sources .turn-sources", timeout=300_000)
         summary = latest_answer(page, "#summary-sources")
@@ -205,6 +228,17 @@ def test_chat_sources_markers_followup_upload_and_summary(browser, ui_index, tmp
         page.locator("#summary .cite").first.click()
         assert page.locator("#summary-sources .source.marked").count() == 1
         page.screenshot(path=str(ARTIFACTS / "summary.png"), full_page=True)
+
+        # 7. The Eval tab's default run produces a metric table, and no server path is shown.
+        page.get_by_role("tab", name="Eval").click()
+        page.click("#run-eval")
+        page.wait_for_function(
+            "(document.querySelector('#eval-note')?.innerText || '').includes('items')",
+            timeout=600_000,
+        )
+        assert "coverage" in page.inner_text("#eval-metrics")
+        assert str(ROOT) not in page.inner_text("body")
+        page.screenshot(path=str(ARTIFACTS / "eval.png"), full_page=True)
 
         assert outside == [], f"the page fetched from outside this machine: {outside}"
         context.close()

@@ -125,7 +125,7 @@ def test_upload_gives_the_same_outcomes_as_rag_ingest(app, tmp_path):
         assert "skipped" in lines[name], status
     assert "larger than 2.5 MB" in lines["too-big.txt"]
     assert "not a supported file" in lines["tool.exe"], status
-    assert {row[0] for row in table} == {"copy of good", "utf16", "page"}
+    assert {row[-1] for row in table} == {"copy of good", "utf16", "page"}
     uploads = settings.index_dir / "uploads"
     assert sorted(p.name for p in uploads.iterdir()) == sorted(
         [

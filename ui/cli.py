@@ -630,7 +630,8 @@ def ui_command(host: str, port: int, auth: str | None, max_file_mb: float | None
         log(f"warning: serving on {host} without --auth: anyone who can reach this port can read the library")
     app = make_app(max_file_mb=max_file_mb, **flags)
     log(f"library {app.settings.index_dir}; loading models…")
-    launch(app, host=host, port=port, auth=credentials, quiet=False)
+    log(f"serving http://{'[' + host + ']' if ':' in host else host}:{port} (Ctrl-C stops)")
+    launch(app, host=host, port=port, auth=credentials, quiet=True)
 
 
 # -- bench -----------------------------------------------------------------------------------------

@@ -49,6 +49,9 @@ HEAD = """
 """
 
 CSS = """
+#as-of { min-width: 240px !important; }
+#as-of .timebox { min-width: 0; }
+#as-of input { min-width: 0; flex: 1 1 auto; width: 100%; box-sizing: border-box; }
 .cite { color: #1d4ed8; cursor: pointer; font-weight: 600; font-size: 0.85em; vertical-align: super;
         padding: 0 1px; border-radius: 3px; }
 .cite:hover, .cite:focus { background: #dbeafe; outline: none; }

@@ -58,10 +58,19 @@ def safe_upload_name(name: str) -> str:
     return base[:200]
 
 
+NOT_QUESTION_SETS = frozenset({"faithfulness.jsonl"})
+SERVER_PATH = re.compile(r"(?:/[^/\s:'\"()]+)+/([^/\s:'\"()]+)")
+
+
+def without_paths(text: str) -> str:
+    """A message for the page without the server's folders: a file is named by its own name."""
+    return SERVER_PATH.sub(r"\1", text)
+
+
 def one_line(exc: BaseException) -> str:
     if isinstance(exc, UserError):
-        return f"error: {exc}"
-    return f"error: unexpected {type(exc).__name__}: {exc}"
+        return without_paths(f"error: {exc}")
+    return without_paths(f"error: unexpected {type(exc).__name__}: {exc}")
 
 
 class WebApp:
@@ -69,6 +78,7 @@ class WebApp:
 
     def __init__(self, app: App) -> None:
         self.app = app
+        self.recent: set[str] = set()  # the last upload's documents, listed first
         self.stop_flags: dict[str, threading.Event] = {}
 
     # -- shared ---------------------------------------------------------------------------------
@@ -78,13 +88,30 @@ class WebApp:
         except (UserError, OSError):
             return None
 
-    def documents(self) -> list[list[Any]]:
+    def documents(self, search: str = "") -> list[list[Any]]:
+        """The library, newest first, with what was just added on top; `search` filters by id or title."""
         listed = self.app.store(verify=False).documents().values()
-        records = sorted(listed, key=lambda r: (r.date or "", r.doc_id))
-        return [[r.doc_id, r.title, r.date or "", r.n_chunks, r.kind] for r in records]
+        needle = search.strip().casefold()
+        records = [r for r in listed if not needle or needle in f"{r.doc_id} {r.title}".casefold()]
+        records.sort(key=lambda r: r.doc_id)
+        records.sort(key=lambda r: r.date or "", reverse=True)
+        records.sort(key=lambda r: r.doc_id not in self.recent)
+        return [[r.title, r.date or "", r.n_chunks, r.kind, r.doc_id] for r in records]
 
-    def doc_choices(self) -> list[str]:
-        return [row[0] for row in self.documents()]
+    def doc_choices(self) -> list[tuple[str, str]]:
+        """(what a person reads, the id the handlers take): the title and date, not a hash."""
+        return [
+            (f"{title} · {day or 'undated'}", doc_id) for title, day, _n, _kind, doc_id in self.documents()
+        ]
+
+    def heading(self) -> str:
+        """Which library the page serves and how big it is, for the top of every tab."""
+        index_dir = self.app.settings.index_dir
+        try:
+            count = len(self.app.store(verify=False).documents())
+        except (UserError, OSError):
+            count = 0
+        return f"## News library `{index_dir.name}` · {count} article{'s' if count != 1 else ''}"
 
     def model_choices(self) -> list[tuple[str, str]]:
         from rag.models import installed_models
@@ -186,7 +213,7 @@ class WebApp:
     # -- library --------------------------------------------------------------------------------
     def upload(self, files: list[str] | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
         if not files:
-            return "Choose files to add.", gr.update(), gr.update(), gr.update()
+            return "Choose files to add.", gr.update(), gr.update(), gr.update(), gr.update()
         limit_mb = self.app.settings.max_file_mb
         folder = self.app.settings.index_dir / "uploads"
         folder.mkdir(parents=True, exist_ok=True)
@@ -218,6 +245,7 @@ class WebApp:
             except UserError as exc:
                 lines.append(f"✗ {exc}")
             else:
+                self.recent = {o.doc_id for o in report.outcomes if o.status != "skipped" and o.doc_id}
                 for o in report.outcomes:
                     name = Path(o.path).name
                     if o.status in ("indexed", "updated"):
@@ -234,22 +262,29 @@ class WebApp:
             self.documents(),
             gr.update(choices=choices, value=[]),
             gr.update(choices=choices),
+            self.heading(),
         )
 
     def delete(self, doc_ids: list[str] | None) -> tuple[Any, ...]:
         if not doc_ids:
-            return "Pick documents to delete.", gr.update(), gr.update(), gr.update()
+            return "Pick documents to delete.", gr.update(), gr.update(), gr.update(), gr.update()
         try:
             removed = self.app.remove_documents(doc_ids)
             status = "\n".join(f"- removed `{r.doc_id}` ({r.n_chunks} passages)" for r in removed)
         except UserError as exc:
             status = one_line(exc)
         choices = self.doc_choices()
-        return status, self.documents(), gr.update(choices=choices, value=[]), gr.update(choices=choices)
+        return (
+            status,
+            self.documents(),
+            gr.update(choices=choices, value=[]),
+            gr.update(choices=choices),
+            self.heading(),
+        )
 
-    def refresh_library(self) -> tuple[Any, ...]:
+    def refresh_library(self, search: str = "") -> tuple[Any, ...]:
         choices = self.doc_choices()
-        return self.documents(), gr.update(choices=choices), gr.update(choices=choices)
+        return self.documents(search), gr.update(choices=choices), gr.update(choices=choices), self.heading()
 
     # -- summaries ------------------------------------------------------------------------------
     def summarize(
@@ -326,7 +361,7 @@ class WebApp:
                 summarizer=self.app.summarizer,
             )
         except Exception as exc:
-            return render.esc(one_line(exc)), [], []
+            return render.esc(without_paths(one_line(exc))), [], []
         summary = breakdown(rows)["summary"]
         metrics = [
             [name, "-" if value is None else value]
@@ -354,6 +389,7 @@ def build(app: App) -> gr.Blocks:
     web = WebApp(app)
     with gr.Blocks(title="rag — local news Q&A", analytics_enabled=False) as demo:
         history, chat_turns, summary_turns = gr.State([]), gr.State([]), gr.State([])
+        heading = gr.Markdown(web.heading(), elem_id="library-heading")
         with gr.Tabs():
             chat = _chat_tab()
             library = _library_tab(web)
@@ -361,7 +397,13 @@ def build(app: App) -> gr.Blocks:
             options = _settings_tab(web, app.settings)
             _eval_tab(web, options.top_k)
         _wire_chat(web, chat, options, history, chat_turns)
-        _wire_library(web, library, summaries.article)
+        _wire_library(web, library, summaries.article, heading)
+        summaries.scope.change(
+            lambda scope: (gr.update(visible=scope == "One article"), gr.update(visible=scope == "Topic")),
+            [summaries.scope],
+            [summaries.article, summaries.topic],
+            queue=False,
+        )
         summaries.button.click(
             web.summarize,
             [summaries.scope, summaries.article, summaries.topic, summaries.since, summaries.until]
@@ -440,12 +482,17 @@ def _library_tab(web: WebApp) -> SimpleNamespace:
             elem_id="upload",
         )
         status = gr.Markdown(elem_id="upload-status")
+        search = gr.Textbox(
+            show_label=False, placeholder="Search titles and ids", elem_id="library-search", max_lines=1
+        )
         table = gr.Dataframe(
             value=web.documents,
-            headers=["id", "title", "date", "passages", "kind"],
+            headers=["title", "date", "passages", "kind", "id"],
             interactive=False,
             elem_id="docs",
             wrap=True,
+            max_height=520,
+            column_widths=["46%", "14%", "10%", "8%", "22%"],
         )
         with gr.Row():
             to_delete = gr.Dropdown(
@@ -454,7 +501,13 @@ def _library_tab(web: WebApp) -> SimpleNamespace:
             delete = gr.Button("Delete", variant="stop", scale=1)
             refresh = gr.Button("Refresh", scale=1)
     return SimpleNamespace(
-        upload=upload, status=status, table=table, to_delete=to_delete, delete=delete, refresh=refresh
+        upload=upload,
+        status=status,
+        search=search,
+        table=table,
+        to_delete=to_delete,
+        delete=delete,
+        refresh=refresh,
     )
 
 
@@ -464,8 +517,12 @@ def _summaries_tab(web: WebApp) -> SimpleNamespace:
             scope = gr.Radio(
                 ["One article", "Whole library", "Topic"], value="Whole library", label="Summarize"
             )
-            article = gr.Dropdown(choices=web.doc_choices(), label="Article")
-            topic = gr.Textbox(label="Topic", placeholder="e.g. school budget")
+            article = gr.Dropdown(
+                choices=web.doc_choices(), label="Article", visible=False, elem_id="summary-article"
+            )
+            topic = gr.Textbox(
+                label="Topic", placeholder="e.g. school budget", visible=False, elem_id="summary-topic"
+            )
             with gr.Row():
                 since = gr.Textbox(label="Since (YYYY-MM-DD or 'last week')")
                 until = gr.Textbox(label="Until (YYYY-MM-DD)")
@@ -497,15 +554,22 @@ def _settings_tab(web: WebApp, settings: Any) -> SimpleNamespace:
     return SimpleNamespace(top_k=top_k, max_tokens=max_tokens, temperature=temperature)
 
 
+def question_sets() -> list[str]:
+    """The eval sets of questions the Eval tab can run (the rewrite checker's labelled pairs are not
+    questions; `python -m eval.faithfulness` runs them), the sample set first."""
+    names = sorted(p.name for p in EVAL_SETS_DIR.glob("*.jsonl") if p.name not in NOT_QUESTION_SETS)
+    return sorted(names, key=lambda name: name != "sample.jsonl")
+
+
 def _eval_tab(web: WebApp, top_k: Any) -> None:
-    sets = sorted(p.name for p in EVAL_SETS_DIR.glob("*.jsonl"))
+    sets = question_sets()
     with gr.Tab("Eval", id="eval"):
         with gr.Row():
             eval_set = gr.Dropdown(sets, value=sets[0] if sets else None, label="Eval set")
             eval_split = gr.Radio(["all", "dev", "test"], value="test", label="Split")
-            eval_btn = gr.Button("Run eval", variant="primary")
-        eval_note = gr.Markdown()
-        eval_metrics = gr.Dataframe(headers=["metric", "value"], interactive=False)
+            eval_btn = gr.Button("Run eval", variant="primary", elem_id="run-eval")
+        eval_note = gr.Markdown(elem_id="eval-note")
+        eval_metrics = gr.Dataframe(headers=["metric", "value"], interactive=False, elem_id="eval-metrics")
         eval_failing = gr.Dataframe(
             headers=["id", "kind", "question", "mode", "answer"], interactive=False, wrap=True
         )
@@ -548,15 +612,17 @@ def _wire_chat(
     )
 
 
-def _wire_library(web: WebApp, library: SimpleNamespace, article: Any) -> None:
-    outputs = [library.status, library.table, library.to_delete, article]
+def _wire_library(web: WebApp, library: SimpleNamespace, article: Any, heading: Any) -> None:
+    outputs = [library.status, library.table, library.to_delete, article, heading]
     library.upload.upload(
         web.upload, [library.upload], outputs, concurrency_limit=1, concurrency_id=MODEL_SLOT
     )
     library.delete.click(
         web.delete, [library.to_delete], outputs, concurrency_limit=1, concurrency_id=MODEL_SLOT
     )
-    library.refresh.click(web.refresh_library, None, [library.table, library.to_delete, article])
+    listing = [library.table, library.to_delete, article, heading]
+    library.refresh.click(web.refresh_library, [library.search], listing)
+    library.search.change(lambda text: web.documents(text), [library.search], [library.table], queue=False)
 
 
 def is_loopback(host: str) -> bool:
