@@ -38,6 +38,7 @@ from rag.faithful import clean
 from rag.judge import judge, passage_context
 from rag.llm import ChatModel
 from rag.nlp import demonyms
+from rag.nlp import lexicon as nlp_lexicon
 from rag.prompts import render
 from rag.records import Citation
 from rag.retrieve import Evidence, Retriever, evidence_from_hit, in_window
@@ -55,7 +56,10 @@ FIRST_PERSON = re.compile(r"\b(I|we|We|our|Our|my|My|me|us)\b|^[\"“‘']")
 DANGLING = re.compile(r"^(He|She|They|It|This|These|That|Those)\b")
 QUOTE_FACTOR = 0.55  # gain kept by a first-person quote
 LONG_FACTOR = 0.8  # gain kept by a sentence over 45 words
-CACHE_VERSION = 6
+CACHE_VERSION = 7
+# A summary sentence has at least this many words outside dates and times (a sentence, not a stamp).
+MIN_PLAIN_WORDS = 4
+TIME_WORDS = frozenset({"am", "pm", "a.m", "p.m", "gmt", "utc", "et", "est", "edt", "pt", "pst", "pdt"})
 LENGTH_FLOOR = 8
 LENGTH_EXPONENT = 0.5
 MARKS_SLOT = "\u27e8marks\u27e9"  # where a note's citation markers go once they are numbered
@@ -124,6 +128,38 @@ class Event:
         )
 
 
+@dataclass
+class AlsoReported:
+    """An event the summary's length left no sentence for: one line (date, headline, one cited
+    sentence), so that nothing is left out silently."""
+
+    date: str | None
+    date_precision: Precision | None
+    heading: str
+    documents: list[str]
+    citation: Citation
+    text: str = ""  # the line as the summary shows it, marker included
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AlsoReported:
+        return cls(
+            data["date"],
+            data["date_precision"],
+            data["heading"],
+            data["documents"],
+            Citation(**data["citation"]),
+            data["text"],
+        )
+
+
+@dataclass
+class Omitted:
+    """An article the summary neither cites nor lists, and why."""
+
+    doc_id: str
+    reason: str
+
+
 def _sentence_from_json(data: dict[str, Any]) -> SummarySentence:
     return SummarySentence(data["text"], [Citation(**c) for c in data["citations"]], data["mode"])
 
@@ -137,6 +173,8 @@ class Summary:
     conflicts: list[Note]
     documents: list[str]
     timings: dict[str, float]
+    also_reported: list[AlsoReported] = field(default_factory=list)
+    omitted: list[Omitted] = field(default_factory=list)
     cached: bool = False
 
     def to_json(self) -> dict[str, Any]:
@@ -154,6 +192,8 @@ class Summary:
             [Note.from_json(n) for n in data["conflicts"]],
             data["documents"],
             data["timings"],
+            [AlsoReported.from_json(a) for a in data.get("also_reported", [])],
+            [Omitted(**o) for o in data.get("omitted", [])],
             cached,
         )
 
@@ -241,6 +281,13 @@ def _concepts(text: str) -> tuple[set[str], set[str]]:
     return terms | pairs, specific
 
 
+def _plain_words(text: str) -> list[str]:
+    """Words that are not part of a date or a time: a dateline or a timestamp ("July 23, 2019,
+    8:01 p.m.") has none, however many figures it holds."""
+    calendar = set(t.MONTH_NAMES) | set(nlp_lexicon()["weekdays"]) | TIME_WORDS
+    return [w for w in re.findall(r"[A-Za-z]{2,}", text) if w.lower() not in calendar]
+
+
 def candidates(sentences: Sequence[Evidence]) -> list[_Candidate]:
     """Sentences a summary may report: not headlines, fragments or first-person quotes. A short
     sentence qualifies when it states a figure ("The parade lasted three hours.")."""
@@ -250,6 +297,7 @@ def candidates(sentences: Sequence[Evidence]) -> list[_Candidate]:
         if not is_headline(s.text)
         and s.vector is not None
         and (len(terms := t.content_terms(s.text)) >= 5 or (len(terms) >= 3 and t.numbers(s.text)))
+        and len(_plain_words(s.text)) >= MIN_PLAIN_WORDS
     ]
     out = []
     for i, s in enumerate(usable):
@@ -363,21 +411,25 @@ class Summarizer:
         weights = [len(g.articles) for g in groups]
         budgets = ev.budgets(weights, opts.sentences)
         words = ev.budgets(weights, opts.max_words, minimum=LENGTH_FLOOR) if opts.max_words else None
-        events = []
+        events, also = [], []
         for number, (group, budget) in enumerate(zip(groups, budgets, strict=True)):
             mine = [c for c, owner in zip(pool, owners, strict=True) if owner == number]
             picks = select(mine, stats.for_event([a.concepts for a in group.articles]), budget)
             sentences = [self._write(pick, stats) for pick in picks]
             if words:
                 sentences = _trim_words(sentences, words[number])
-            events.append(self._event(group, picks, sentences, mine))
-        events = [e for e in events if e.sentences]
-        return self._finish(key, events, doc_ids, opts, select_s, t0, t1)
+            event = self._event(group, picks, sentences, mine)
+            if event.sentences:
+                events.append(event)
+            elif (line := _also_reported(group, mine, stats)) is not None:
+                also.append(line)
+        return self._finish(key, events, also, doc_ids, opts, select_s, t0, t1)
 
     def _finish(
         self,
         key: str,
         events: list[Event],
+        also: list[AlsoReported],
         doc_ids: Sequence[str],
         opts: Options,
         select_s: float,
@@ -387,19 +439,25 @@ class Summarizer:
         numbers: dict[tuple[str, int], int] = {}
         for event in events:
             _number(event, numbers)
+        for line in also:
+            c = line.citation
+            c.n = numbers.setdefault((c.doc_id, c.start), len(numbers) + 1)
+            line.text = f"{_spelled(line.date, line.date_precision)} — {line.heading} [{c.n}]"
         ordered = [x for e in events for x in e.sentences] + [
             SummarySentence(n.text, n.citations, "note") for e in events for n in e.notes
         ]
         generated = sum(x.mode == "generated" for x in ordered)
         reporting = sum(x.mode != "note" for x in ordered)
         summary = Summary(
-            summary=render_summary(events, opts.format),
+            summary=render_summary(events, opts.format, also),
             mode="generated" if generated * 2 >= max(1, reporting) else "extractive",
             sentences=ordered,
             events=events,
             conflicts=[n for e in events for n in e.notes],
             documents=list(doc_ids),
             timings=_timings(select_s, t0, t1, len(doc_ids), reporting),
+            also_reported=also,
+            omitted=_omitted(doc_ids, events, also),
         )
         self._cache_write(key, summary)
         return summary
@@ -670,13 +728,63 @@ def _number(event: Event, numbers: dict[tuple[str, int], int]) -> None:
     event.text = " ".join(parts)
 
 
-def render_summary(events: Sequence[Event], fmt: Literal["text", "md"]) -> str:
-    """One event: its paragraph. Several: short dated paragraphs in time order."""
-    if len(events) == 1:
+def render_summary(
+    events: Sequence[Event], fmt: Literal["text", "md"], also: Sequence[AlsoReported] = ()
+) -> str:
+    """One event: its paragraph. Several: short dated paragraphs in time order, then one line for
+    each event the length left no sentence for."""
+    if len(events) == 1 and not also:
         return events[0].text
     if fmt == "md":
-        return "\n\n".join(f"**{e.spelled_date()}** — *{e.heading}*\n\n{e.text}" for e in events)
-    return "\n\n".join(f"{e.spelled_date()} — {e.heading}\n{e.text}" for e in events)
+        body = "\n\n".join(f"**{e.spelled_date()}** — *{e.heading}*\n\n{e.text}" for e in events)
+        tail = "\n\n**Also reported**\n\n" + "\n".join(f"- {a.text}" for a in also) if also else ""
+    else:
+        body = "\n\n".join(f"{e.spelled_date()} — {e.heading}\n{e.text}" for e in events)
+        tail = "\n\nAlso reported:\n" + "\n".join(f"- {a.text}" for a in also) if also else ""
+    return body + tail
+
+
+def _spelled(date: str | None, precision: Precision | None) -> str:
+    if not date or not precision:
+        return "Undated"
+    return EventDate(dt.date.fromisoformat(date), precision, "").spelled()
+
+
+def _also_reported(group: ev.EventGroup, pool: Sequence[_Candidate], stats: TermStats) -> AlsoReported | None:
+    """An event without sentences in the summary, as one line citing its most telling sentence."""
+    best = select(list(pool), stats.for_event([a.concepts for a in group.articles]), 1)
+    evidence = (
+        best[0].evidence
+        if best
+        else next((s for a in group.articles if (s := _sentence_of(a, pool)) is not None), None)
+    )
+    if evidence is None:
+        return None
+    when = group.date
+    return AlsoReported(
+        date=when.day.isoformat() if when else None,
+        date_precision=when.precision if when else None,
+        heading=_heading(group, [evidence.doc_id]),
+        documents=list(group.doc_ids),
+        citation=Citation.from_evidence(0, evidence),
+    )
+
+
+def _omitted(doc_ids: Sequence[str], events: Sequence[Event], also: Sequence[AlsoReported]) -> list[Omitted]:
+    """Articles neither cited nor listed, with the reason: normally none."""
+    cited = {c.doc_id for e in events for x in e.sentences for c in x.citations}
+    cited |= {c.doc_id for e in events for n in e.notes for c in n.citations}
+    cited |= {a.citation.doc_id for a in also}
+    grouped = {d for e in events for d in e.documents} | {d for a in also for d in a.documents}
+    out = []
+    for doc_id in doc_ids:
+        if doc_id in cited:
+            continue
+        if doc_id in grouped:
+            out.append(Omitted(doc_id, "reports an event the summary cites from other articles"))
+        else:
+            out.append(Omitted(doc_id, "no complete sentence to report"))
+    return out
 
 
 def _heading(group: ev.EventGroup, cited: Sequence[str]) -> str:

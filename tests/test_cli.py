@@ -149,7 +149,11 @@ def test_summarize_one_article_cites_real_passages_and_is_cached(cli_index, seed
     first = rag("summarize", doc, "--index", str(cli_index), "--json", "--sentences", "4")
     assert first.returncode == 0, first.stderr
     data = json.loads(first.stdout)
-    assert set(data) == {"summary", "mode", "sentences", "events", "conflicts", "documents", "timings"}
+    assert set(data) == {
+        "summary", "mode", "sentences", "events", "conflicts", "documents", "timings", "also_reported",
+        "omitted",
+    }  # fmt: skip
+    assert data["also_reported"] == [] and data["omitted"] == []
     assert data["documents"] == [doc] and 1 <= len(data["sentences"]) <= 4
     timings = data["timings"]
     assert abs(timings["per_article_s"] - timings["total_s"]) < 1e-3  # one article

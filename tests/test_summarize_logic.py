@@ -182,3 +182,25 @@ def test_a_misdated_report_gets_one_plain_note_naming_it_with_both_dates_and_cit
     )
     assert [c.doc_id for c in note.citations] == ["harbour-gazette", "coast-post"]
     assert {s.value for s in note.sides} == {"2026-05-03", "2026-04-26"}
+
+
+def test_a_dateline_or_timestamp_is_no_summary_sentence_however_many_figures_it_holds():
+    from rag.summarize import _plain_words
+
+    assert _plain_words("March 9, 2031: March 10, 2031, 6:45 p.m.") == []
+    assert len(_plain_words("The regatta drew 4,000 visitors on Sunday.")) >= 4
+    stamp = evidence("Updated Tuesday, June 3, 2031 at 9:12 am GMT, 4 min read", start=999)
+    texts = [c.evidence.text for c in candidates([*article(), stamp])]
+    assert stamp.text not in texts and ARTICLE[3] in texts
+
+
+def test_events_left_without_sentences_are_listed_one_line_each():
+    from rag.records import Citation
+    from rag.summarize import AlsoReported, render_summary
+
+    source = evidence(ARTICLE[3])
+    line = AlsoReported("2031-05-02", "day", "Ferry numbers up", ["d1"], Citation.from_evidence(3, source))
+    line.text = "May 2, 2031 — Ferry numbers up [3]"
+    out = render_summary([], "text", [line])
+    assert out.endswith("Also reported:\n- May 2, 2031 — Ferry numbers up [3]")
+    assert "**Also reported**" in render_summary([], "md", [line])

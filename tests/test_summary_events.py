@@ -7,6 +7,7 @@ their articles are ingested (by headline), so the test stays a few minutes on tw
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from datetime import date
 from pathlib import Path
@@ -62,3 +63,31 @@ def test_a_topic_summary_of_real_news_is_a_dated_timeline_of_cited_events(topic_
     assert not [n for n in data["conflicts"] if n["kind"] == "date"], data["conflicts"]
     headings = [e["heading"] for e in events]
     assert all(h in data["summary"] for h in headings)
+
+
+def test_a_library_summary_cites_or_lists_every_article_in_sentences_not_stamps(topic_index):
+    """More events than the summary's length: the rest are listed one line each under "Also
+    reported", and an article neither cited nor listed is named in `omitted` with its reason."""
+    folder, index = topic_index
+    result = rag("summarize", "--all", "--index", str(index), "--json", timeout=900)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    cited = {c["doc_id"] for s in data["sentences"] for c in s["citations"]}
+    listed = {a["citation"]["doc_id"] for a in data["also_reported"]}
+    omitted = {o["doc_id"]: o["reason"] for o in data["omitted"]}
+    assert set(data["documents"]) == cited | listed | set(omitted)
+    assert all(reason.strip() for reason in omitted.values())
+    if data["also_reported"]:
+        assert "Also reported" in data["summary"]
+    for line in data["also_reported"]:
+        c = line["citation"]
+        text = (folder / f"{c['doc_id']}.txt").read_text(encoding="utf-8")
+        assert text[c["start"] : c["end"]] == c["text"]
+        assert line["text"].endswith(f"[{c['n']}]") and line["heading"] in line["text"]
+    months = {"january", "february", "march", "april", "may", "june", "july", "august", "september",
+              "october", "november", "december"}  # fmt: skip
+    for sentence in data["sentences"]:
+        if sentence["mode"] == "note":
+            continue
+        words = [w for w in re.findall(r"[A-Za-z]{2,}", sentence["text"]) if w.lower() not in months]
+        assert len(sentence["text"].split()) >= 4 and len(words) >= 3, sentence["text"]

@@ -349,7 +349,10 @@ def summarize(
         return
     click.echo(data["summary"])
     cited = {c["n"]: c for s in data["sentences"] for c in s["citations"]}
+    cited.update({a["citation"]["n"]: a["citation"] for a in data["also_reported"]})
     click.echo("\n" + format_citations([cited[n] for n in sorted(cited)], "Sources:"))
+    if data["omitted"]:
+        log(f"{len(data['omitted'])} article(s) neither cited nor listed (see --json 'omitted')")
 
 
 # -- docs ------------------------------------------------------------------------------------------

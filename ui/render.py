@@ -178,6 +178,8 @@ def turn_sources_html(
         for sentence in result["sentences"]:
             for c in sentence["citations"]:
                 seen.setdefault(c["n"], c)
+        for line in result.get("also_reported", []):
+            seen.setdefault(line["citation"]["n"], line["citation"])
         citations, closest = [seen[n] for n in sorted(seen)], []
     else:
         citations, closest = result.get("citations", []), result.get("closest", [])
@@ -223,12 +225,16 @@ def _event_date(event: dict[str, Any]) -> str:
 def summary_html(summary: dict[str, Any], turn: str) -> str:
     """Several events as a timeline (date, heading, paragraph); one event as its paragraph."""
     events = summary.get("events") or []
-    if len(events) > 1:
+    also = summary.get("also_reported") or []
+    if len(events) > 1 or also:
         body = "".join(
             f'<section class="event"><h4><span class="event-date">{esc(_event_date(e))}</span> — '
             f"{esc(e['heading'])}</h4><p>{with_markers(e['text'], turn)}</p></section>"
             for e in events
         )
+        if also:
+            lines = "".join(f"<li>{with_markers(a['text'], turn)}</li>" for a in also)
+            body += f'<section class="also-reported"><h4>Also reported</h4><ul>{lines}</ul></section>'
     else:
         body = with_markers(summary["summary"], turn)
     docs = len(summary.get("documents", []))
