@@ -62,9 +62,7 @@ def ui_index(tmp_path, seeds_dir) -> Path:
 
 
 def latest_answer(page: Any, panel: str) -> dict[str, Any]:
-    payload = page.eval_on_selector(
-        f"{panel} .turn-sources:not([hidden]) script.answer-json", "e => e.textContent"
-    )
+    payload = page.eval_on_selector(f"{panel} .turn-sources:not([hidden]) .answer-json", "e => e.textContent")
     return json.loads(payload)
 
 
@@ -242,3 +240,6 @@ def test_chat_sources_markers_followup_upload_and_summary(browser, ui_index, tmp
 
         assert outside == [], f"the page fetched from outside this machine: {outside}"
         context.close()
+    # The server said nothing but its own lines: no Gradio warnings, no share hint.
+    log = "".join(p.read_text() for p in ui_index.parent.glob("ui-*.log"))
+    assert "Warning" not in log and "share=True" not in log, log

@@ -194,8 +194,10 @@ def turn_sources_html(
         parts.extend(source_html(turn, c, document_text, closest=True) for c in closest)
     else:
         parts.append('<div class="notice">No passages.</div>')
-    payload = json.dumps(result, ensure_ascii=False).replace("</", "<\\/")
-    parts.append(f'<script type="application/json" class="answer-json">{payload}</script></div>')
+    # The answer's JSON for tools and tests, as hidden text: a <script> in a gr.HTML value makes
+    # Gradio warn on every update (it would not run anyway).
+    payload = esc(json.dumps(result, ensure_ascii=False))
+    parts.append(f'<pre class="answer-json" hidden>{payload}</pre></div>')
     return "".join(parts)
 
 
