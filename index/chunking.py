@@ -7,6 +7,7 @@ re-splitting text at query time.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from collections.abc import Callable
@@ -46,10 +47,15 @@ def _segmenter():  # type: ignore[no-untyped-def]
     return pysbd.Segmenter(language="en", clean=False)
 
 
-def sentence_spans(text: str) -> list[Sentence]:
+Progress = Callable[[int, int], None]  # (characters done, characters in all)
+
+
+def sentence_spans(text: str, progress: Progress | None = None) -> list[Sentence]:
     """Sentences of a text as verbatim spans; lines are split first so headlines stand alone."""
     out: list[Sentence] = []
-    for base, line in _blocks(text):
+    for number, (base, line) in enumerate(_blocks(text)):
+        if progress and number % PROGRESS_BLOCKS == 0:
+            progress(base, len(text))
         cursor = 0
         for segment in _segmenter().segment(line):
             piece = segment.strip()
@@ -65,6 +71,7 @@ def sentence_spans(text: str) -> list[Sentence]:
 
 
 PYSBD_BLOCK_CHARS = 4000  # pysbd is quadratic in its input: 100 KB takes seconds, 2 MB never ends
+PROGRESS_BLOCKS = 200  # lines between two progress calls while splitting a long text
 
 
 def _blocks(text: str) -> list[tuple[int, str]]:
@@ -105,6 +112,7 @@ def chunk_document(
     count_tokens: Callable[[str], int],
     chunk_tokens: int,
     overlap_tokens: int,
+    progress: Progress | None = None,
 ) -> tuple[list[Chunk], list[Sentence]]:
     """Chunks plus the document's sentences, each sentence owned by the first chunk that holds it."""
     from langchain_text_splitters import RecursiveCharacterTextSplitter
@@ -118,7 +126,8 @@ def chunk_document(
         add_start_index=True,
         strip_whitespace=True,
     )
-    sentences = sentence_spans(doc.text)
+    sentences = sentence_spans(doc.text, progress)
+    spans = _Spans(sentences)
     chunks: list[Chunk] = []
     for piece in splitter.create_documents([doc.text]):
         start = int(piece.metadata["start_index"])
@@ -128,7 +137,7 @@ def chunk_document(
             if start < 0:
                 continue
         end = start + len(text)
-        inside = [s for s in sentences if s.start < end and s.end > start]
+        inside = [s for s in spans.overlapping(start, end) if s.start < end and s.end > start]
         clipped = [
             Sentence(max(s.start, start), min(s.end, end), doc.text[max(s.start, start) : min(s.end, end)])
             for s in inside
@@ -148,14 +157,55 @@ def chunk_document(
             )
         )
     owned: list[Sentence] = []
+    holders = _Holders(chunks)
     for number, sentence in enumerate(sentences):
-        holder = next((c for c in chunks if c.start <= sentence.start and sentence.end <= c.end), None)
-        holder = holder or next(
-            (c for c in chunks if c.start < sentence.end and sentence.start < c.end), None
-        )
+        holder = holders.first_holding(sentence)
         if holder is None or not sentence.text.strip():
             continue
         sentence.chunk_id = holder.chunk_id
         sentence.index = number
         owned.append(sentence)
     return chunks, owned
+
+
+def _ascending(values: list[int]) -> bool:
+    return all(a <= b for a, b in zip(values, values[1:], strict=False))
+
+
+class _Spans:
+    """Sentences by position: the ones a chunk overlaps, found by bisection (a 10 MB file has
+    100,000 sentences and 10,000 chunks, too many to compare pairwise)."""
+
+    def __init__(self, sentences: list[Sentence]) -> None:
+        self.sentences = sentences
+        self.starts = [s.start for s in sentences]
+        self.ends = [s.end for s in sentences]
+        self.ordered = _ascending(self.starts) and _ascending(self.ends)
+
+    def overlapping(self, start: int, end: int) -> list[Sentence]:
+        if not self.ordered:
+            return self.sentences
+        return self.sentences[bisect.bisect_right(self.ends, start) : bisect.bisect_left(self.starts, end)]
+
+
+class _Holders:
+    """The first chunk that holds a sentence whole, else the first that overlaps it: by bisection
+    when chunks come in order (they do; a scan otherwise)."""
+
+    def __init__(self, chunks: list[Chunk]) -> None:
+        self.chunks = chunks
+        self.starts = [c.start for c in chunks]
+        self.ends = [c.end for c in chunks]
+        self.ordered = _ascending(self.starts) and _ascending(self.ends)
+
+    def first_holding(self, s: Sentence) -> Chunk | None:
+        if not self.ordered:
+            whole = next((c for c in self.chunks if c.start <= s.start and s.end <= c.end), None)
+            return whole or next((c for c in self.chunks if c.start < s.end and s.start < c.end), None)
+        j = bisect.bisect_left(self.ends, s.end)  # the first chunk ending at or after the sentence
+        if j < len(self.chunks) and self.chunks[j].start <= s.start:
+            return self.chunks[j]
+        j = bisect.bisect_right(self.ends, s.start)  # the first chunk ending after the sentence starts
+        if j < len(self.chunks) and self.chunks[j].start < s.end:
+            return self.chunks[j]
+        return None

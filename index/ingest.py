@@ -93,7 +93,9 @@ def ingest(
     reusing = ReusingEmbedder(embedder)
     candidates = _gather(paths, urls, feeds, max_file_mb, fetch_timeout_s, allow_private, result, say)
     window = min(chunk_tokens, reusing.window_tokens - 2)
-    work = _Work(store, reusing, window, chunk_overlap, max_file_mb, result, say, pool_chunks)
+    work = _Work(
+        store, reusing, window, chunk_overlap, max_file_mb, result, say, pool_chunks, progress_every_s
+    )
     with WriterLock(store.index_dir, lock_timeout_s):
         store.ensure_manifest()
         store.check_model()
@@ -121,6 +123,10 @@ def ingest(
     return result
 
 
+# Sentences embedded per call for a very long document, so that its progress can be reported.
+EMBED_SLICE = 2048
+
+
 @dataclass
 class _Work:
     """What every file of one ingest is indexed with."""
@@ -133,6 +139,28 @@ class _Work:
     result: IngestReport
     say: Reporter
     pool_chunks: bool = False
+    every_s: float = 10.0
+
+
+class _FileProgress:
+    """Where a long file's indexing stands, a line at most every `every_s` seconds (none for a file
+    done sooner): the per-file bar alone says nothing for minutes on a 10 MB text."""
+
+    def __init__(self, name: str, say: Reporter, every_s: float) -> None:
+        self.name, self.say, self.every_s = name, say, every_s
+        self.last = time.perf_counter()
+
+    def _line(self, text: str) -> None:
+        now = time.perf_counter()
+        if now - self.last >= self.every_s:
+            self.last = now
+            self.say(f"{self.name}: {text}")
+
+    def reading(self, done: int, total: int) -> None:
+        self._line(f"splitting into sentences, {100 * done // max(1, total)}% of {total:,} characters")
+
+    def embedding(self, done: int, total: int) -> None:
+        self._line(f"embedded {done:,} of {total:,} sentences")
 
 
 def _gather(
@@ -240,6 +268,19 @@ def _ingest_file(cand: Candidate, work: _Work) -> list[FileOutcome]:
     return [_ingest_document(doc, cand, work) for doc in docs]
 
 
+def _embed_in_slices(
+    embedder: Embedder, texts: list[str], progress: _FileProgress | None
+) -> list[list[float]]:
+    """One call for an article; slices with progress for a very long document."""
+    if progress is None or len(texts) <= EMBED_SLICE:
+        return embedder.embed(texts)
+    vectors: list[list[float]] = []
+    for start in range(0, len(texts), EMBED_SLICE):
+        vectors.extend(embedder.embed(texts[start : start + EMBED_SLICE]))
+        progress.embedding(len(vectors), len(texts))
+    return vectors
+
+
 def _embed_document(
     doc: Document,
     embedder: Embedder,
@@ -247,14 +288,17 @@ def _embed_document(
     chunk_overlap: int,
     result: IngestReport,
     pool_chunks: bool,
+    progress: _FileProgress | None = None,
 ) -> tuple[list[Chunk], list[Sentence], list[list[float]], list[list[float]]]:
     """Chunks, sentences and their vectors; with `pool_chunks` from one pass over the sentences."""
     try:
-        chunks, sentences = chunk_document(doc, embedder.count_tokens, chunk_tokens, chunk_overlap)
+        chunks, sentences = chunk_document(
+            doc, embedder.count_tokens, chunk_tokens, chunk_overlap, progress.reading if progress else None
+        )
         if not chunks:
             return [], [], [], []
         if pool_chunks:
-            sentence_vectors = embedder.embed([s.text for s in sentences])
+            sentence_vectors = _embed_in_slices(embedder, [s.text for s in sentences], progress)
             headline = _headline_vector(doc, sentences, sentence_vectors, embedder)
             chunk_vectors = pooled_chunk_vectors(chunks, sentences, sentence_vectors, embedder, headline)
         else:
@@ -349,8 +393,9 @@ def _ingest_document(doc: Document, cand: Candidate, work: _Work) -> FileOutcome
             twin.n_chunks,
         )
     try:
+        progress = _FileProgress(str(cand.path), work.say, work.every_s)
         chunks, sentences, chunk_vectors, sentence_vectors = _embed_document(
-            doc, work.embedder, work.chunk_tokens, work.chunk_overlap, result, work.pool_chunks
+            doc, work.embedder, work.chunk_tokens, work.chunk_overlap, result, work.pool_chunks, progress
         )
     except SkipFile as why:
         return FileOutcome(str(cand.path), doc.doc_id, "skipped", str(why))

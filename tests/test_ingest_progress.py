@@ -62,3 +62,25 @@ def test_an_ingest_writing_to_a_log_shows_progress_lines_until_interrupted(tmp_p
 
 def _progress(log: Path) -> list[str]:
     return [line for line in log.read_text().splitlines() if PROGRESS.match(line)]
+
+
+def test_a_long_file_reports_its_own_progress_and_is_indexed_whole(tmp_path):
+    """A file of several hundred kilobytes says where it stands while it is split and embedded."""
+    lines = [
+        f"Report {n}: the tide gauge at pier {n % 40} read {n % 9 + 1}.{n % 7} metres on the morning shift."
+        for n in range(5000)
+    ]
+    big = tmp_path / "gauge-log.txt"
+    big.write_text("\n".join(lines), encoding="utf-8")
+    result = rag(
+        "ingest", str(big), "--index", str(tmp_path / "idx"), "--json",
+        env={"RAG_PROGRESS_EVERY_S": "0.5"}, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"gauge-log\.txt: splitting into sentences, \d+% of [\d,]+ characters", result.stderr)
+    embedded = [
+        int(m.replace(",", "")) for m in re.findall(r"embedded ([\d,]+) of [\d,]+ sentences", result.stderr)
+    ]
+    assert embedded and embedded == sorted(embedded), result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    assert report["sentences_written"] >= 5000
