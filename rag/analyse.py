@@ -234,7 +234,7 @@ def _asks_who_someone_is(wh: Token) -> bool:
 
 
 def _asked_noun(doc: Doc, wh: Token) -> Token | None:
-    """ "which *city*", "what *food*", "which Zelenskyy-era *aide*", "what was its *name*"."""
+    """ "which *city*", "what *food*", "which Thornby-era *aide*", "what was its *name*"."""
     if wh.dep_ == "det" and wh.head.pos_ in ("NOUN", "PROPN") and wh.head.i > wh.i:
         return wh.head
     nxt = doc[wh.i + 1] if wh.i + 1 < len(doc) else None

@@ -31,7 +31,7 @@ class Scores:
 
     `logprobs[i]` holds one entry per token of reply i, then the log-probability that the reply
     ends after it (end of turn, full stop or line break): a reply the model would continue
-    ("Saudi" when it means "Saudi Arabia") loses on that last entry.
+    ("Port" when it means "Port Elsby") loses on that last entry.
     """
 
     logprobs: list[list[float]]
