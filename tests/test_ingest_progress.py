@@ -74,7 +74,7 @@ def test_a_long_file_reports_its_own_progress_and_is_indexed_whole(tmp_path):
     big.write_text("\n".join(lines), encoding="utf-8")
     result = rag(
         "ingest", str(big), "--index", str(tmp_path / "idx"), "--json",
-        env={"RAG_PROGRESS_EVERY_S": "0.5"}, timeout=600,
+        env={"RAG_PROGRESS_EVERY_S": "0.01"}, timeout=600,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert re.search(r"gauge-log\.txt: splitting into sentences, \d+% of [\d,]+ characters", result.stderr)
