@@ -131,6 +131,9 @@ def test_chat_sources_markers_followup_upload_and_summary(browser, ui_index, tmp
         assert squash(re.sub(r"\s*\[\d+\]", "", first["answer"]))[:40] in re.sub(r"\s*\[\d+\]", "", chat_text)
         source_ids = assert_sources_visible(page, "#sources", first)
         page.screenshot(path=str(ARTIFACTS / "chat-answer.png"), full_page=True)
+        labels = page.locator("#chat [aria-label]").evaluate_all("els => els.map(e => e.ariaLabel)")
+        assert any("message" in label for label in labels), labels
+        assert not any("<" in label for label in labels), labels  # screen readers get no markup
 
         # 2. Clicking the last marker marks exactly that passage.
         markers = page.locator("#chat .cite")

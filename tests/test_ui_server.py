@@ -30,13 +30,18 @@ CITATION = {
 ARTICLE = "Storm hits the harbour. Winds reached 120 km/h. Trees fell on the pier road."
 
 
-def test_markers_become_buttons_and_text_is_escaped():
+def test_a_chat_answer_is_escaped_text_with_plain_markers():
+    """No markup in a chat message: its screen-reader label is the raw content (the page's script
+    makes the markers buttons; the browser test clicks them)."""
     html = render.answer_html(
-        {"answer": "Winds hit <script>x</script> 120 km/h [2][1, 3].", "mode": "generated"}, "t1"
+        {"answer": "Winds hit <script>x</script> 120 km/h [2][1, 3].", "mode": "extractive"}, "t1"
     )
     assert "<script>" not in html and "&lt;script&gt;" in html
-    assert re.findall(r'data-n="(\d+)"', html) == ["2", "1", "3"]
-    assert html.count('data-turn="t1"') == 3
+    assert "[2][1, 3]" in html and "<span" not in html and "Quoted from the articles" in html
+    # Summaries are not chat messages: their markers are buttons from the server.
+    summary = render.with_markers("Winds hit 120 km/h [2][1, 3].", "t1")
+    assert re.findall(r'data-n="(\d+)"', summary) == ["2", "1", "3"]
+    assert summary.count('data-turn="t1"') == 3
 
 
 def test_source_shows_title_date_and_marks_the_supporting_sentence():

@@ -20,7 +20,7 @@ ARTICLE_CHARS = 60_000  # longer articles open as a window around the passage
 
 DocumentText = Callable[[str], str | None]
 
-HEAD = """
+HEAD = r"""
 <script>
 (() => {
   function showCitation(turn, n) {
@@ -44,6 +44,53 @@ HEAD = """
   }
   document.addEventListener('click', onActivate, true);
   document.addEventListener('keydown', onActivate, true);
+
+  // Chat answers arrive as plain text with [n] markers (the chat's screen-reader label is the raw
+  // message); each becomes a button here, bound to the sources group whose answer it is.
+  const MARKS = /\[(\d+(?:\s*,\s*\d+)*)\]/g;
+  const squash = (text) => text.replace(/\s+/g, ' ').trim();
+  function turnOf(text) {
+    const groups = document.querySelectorAll('#sources .turn-sources');
+    for (let i = groups.length - 1; i >= 0; i--) {
+      const data = groups[i].querySelector('.answer-json');
+      let answer = '';
+      try { answer = JSON.parse(data ? data.textContent : '{}').answer || ''; } catch (e) { continue; }
+      if (answer && squash(text).startsWith(squash(answer).slice(0, 80))) return groups[i].dataset.turn;
+    }
+    return null;
+  }
+  function button(turn, n) {
+    const span = document.createElement('span');
+    Object.assign(span, {className: 'cite', tabIndex: 0, title: `Show source ${n}`, textContent: `[${n}]`});
+    span.setAttribute('role', 'button');
+    span.dataset.turn = turn;
+    span.dataset.n = n;
+    return span;
+  }
+  function upgrade() {
+    document.querySelectorAll('#chat [data-testid="bot"] .message-content').forEach((box) => {
+      if (box.querySelector('.cite') || !new RegExp(MARKS.source).test(box.textContent)) return;
+      const turn = turnOf(box.textContent);
+      if (!turn) return;
+      const walker = document.createTreeWalker(box, NodeFilter.SHOW_TEXT);
+      const nodes = [];
+      while (walker.nextNode()) nodes.push(walker.currentNode);
+      nodes.forEach((node) => {
+        const text = node.textContent;
+        if (!new RegExp(MARKS.source).test(text)) return;
+        const parts = document.createDocumentFragment();
+        let last = 0;
+        for (const m of text.matchAll(MARKS)) {
+          parts.append(text.slice(last, m.index));
+          m[1].split(',').forEach((n) => parts.append(button(turn, n.trim())));
+          last = m.index + m[0].length;
+        }
+        parts.append(text.slice(last));
+        node.replaceWith(parts);
+      });
+    });
+  }
+  new MutationObserver(upgrade).observe(document.documentElement, {childList: true, subtree: true});
 })();
 </script>
 """
@@ -99,12 +146,12 @@ def with_markers(text: str, turn: str) -> str:
 
 
 def answer_html(answer: dict[str, Any], turn: str) -> str:
-    body = with_markers(answer["answer"], turn)
+    """An answer for the chat: escaped text with plain [n] markers and no markup, because the
+    chat's screen-reader label is the message's raw content. The page's script turns the markers
+    into buttons once the answer's sources (the group of `turn`) are on the page."""
+    body = esc(answer["answer"])
     if answer.get("mode") == "extractive":
-        body += (
-            '<br><span class="notice">Quoted from the articles: '
-            "the model's own wording could not be verified.</span>"
-        )
+        body += "\n\n(Quoted from the articles: the model's own wording could not be verified.)"
     return body
 
 

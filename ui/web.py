@@ -202,7 +202,7 @@ class WebApp:
             turns = [*turns, render.turn_sources_html(turn, data, self.document_text)][-MAX_TURNS_SHOWN:]
             history = [*history, [message, answer.answer]]
         elif outcome.get("stopped"):
-            display[-1] = {"role": "assistant", "content": '<span class="notice">Stopped.</span>'}
+            display[-1] = {"role": "assistant", "content": "Stopped."}
         else:
             display[-1] = {"role": "assistant", "content": render.esc(outcome.get("error", "error"))}
         yield display, render.sources_panel(turns), history, turns, gr.update()
