@@ -150,6 +150,20 @@ def title_from_text(text: str) -> str | None:
     return None
 
 
+LEAD_TITLE_WORDS = 10
+
+
+def lead_title(text: str) -> str | None:
+    """A title for an article without a headline: the first words of its lead ("On April 7, the
+    council …"), which read better than a file name; shown, never used as evidence."""
+    for line in text.splitlines()[:HEAD_LINES]:
+        words = line.split()
+        if len(words) >= 4 and not NOT_A_TITLE.search(" ".join(words)):
+            cut = words[:LEAD_TITLE_WORDS]
+            return " ".join(cut).rstrip(".,;:") + ("…" if len(words) > LEAD_TITLE_WORDS else "")
+    return None
+
+
 def title_from_name(name: str) -> str:
     """A readable title from a file name: separators become spaces."""
     words = re.sub(r"[_\-.]+", " ", name).split()

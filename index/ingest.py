@@ -57,7 +57,7 @@ class IngestReport:
 
 
 def _chunk_metadata(doc: DocRecord, chunk_start: int, chunk_end: int, page: int | None) -> dict[str, object]:
-    return {
+    meta: dict[str, object] = {
         "doc_id": doc.doc_id,
         "content_hash": doc.content_hash,
         "title": doc.title,
@@ -66,6 +66,10 @@ def _chunk_metadata(doc: DocRecord, chunk_start: int, chunk_end: int, page: int 
         "start": chunk_start,
         "end": chunk_end,
     }
+    shown, source = doc.shown_title()
+    if source == "lead":  # for citations only; the title stays what retrieval and the judge read
+        meta["display_title"] = shown
+    return meta
 
 
 def ingest(
@@ -417,6 +421,7 @@ def _ingest_document(doc: Document, cand: Candidate, work: _Work) -> FileOutcome
         date_source=doc.date_source,
         source=doc.source,
         author=doc.author,
+        lead=doc.lead,
     )
     chunk_rows = []
     for chunk, vector in zip(chunks, chunk_vectors, strict=True):

@@ -51,6 +51,7 @@ class Document:
     date_source: str | None = None  # metadata | front_matter | feed | published_line | lead
     source: str = ""  # the file's path or the page's URL
     author: str | None = None
+    lead: str = ""  # the lead's first words, shown in place of a title made from the file name
 
     def page_of(self, offset: int) -> int | None:
         if not self.page_starts:
@@ -248,6 +249,7 @@ def _finish(candidate: Candidate, kind: str, found: formats.Extracted, page_star
         date_source=date_source,
         source=found.source or candidate.source,
         author=found.author,
+        lead=(formats.lead_title(text) or "") if (title_source or "filename") == "filename" else "",
     )
 
 

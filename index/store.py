@@ -49,6 +49,14 @@ class DocRecord:
     date_source: str | None = None  # metadata | front_matter | feed | published_line | lead
     source: str = ""  # where the document came from: a path or a URL
     author: str | None = None
+    lead: str = ""  # the lead's first words when the title is only the file name
+
+    def shown_title(self) -> tuple[str, str]:
+        """(title, its source) as listings and citations show them: the lead's first words rather
+        than a file name ("000 80c8…"), marked `lead`."""
+        if self.title_source == "filename" and self.lead:
+            return self.lead, "lead"
+        return self.title, self.title_source
 
 
 @dataclass

@@ -33,7 +33,8 @@ class Citation:
 
     @classmethod
     def from_evidence(cls, n: int, ev: Evidence) -> Citation:
-        return cls(n, ev.doc_id, ev.chunk_id, ev.title, ev.date, ev.page, ev.text, ev.start, ev.end)
+        title = ev.display_title or ev.title
+        return cls(n, ev.doc_id, ev.chunk_id, title, ev.date, ev.page, ev.text, ev.start, ev.end)
 
 
 @dataclass

@@ -48,6 +48,7 @@ class Evidence:
     dense: float = 0.0
     lexical: float = 0.0
     vector: list[float] | None = field(default=None, repr=False)
+    display_title: str = ""  # what a citation shows when the title is only the file name
 
 
 @dataclass
@@ -86,6 +87,7 @@ def evidence_from_hit(
         dense=dense,
         lexical=lexical,
         vector=list(vector) if vector is not None else None,
+        display_title=str(meta.get("display_title", "")),
     )
 
 

@@ -193,3 +193,11 @@ def test_a_pdf_sentence_wrapped_at_the_margin_is_one_sentence(tmp_path):
     line = "The first line of a long paragraph that the layout wrapped at the"
     page = f"Results\n{line}\nright margin.\n\n12\nNext."
     assert join_wrapped_lines(page) == f"Results\n{line} right margin.\n\n12\nNext."
+
+
+def test_an_article_without_a_headline_gets_the_first_words_of_its_lead():
+    lead = "On Tuesday the harbour board voted to rebuild the north quay wall before winter storms."
+    text = f"By Mara Olsen\n{lead}\n"
+    assert formats.lead_title(text) == "On Tuesday the harbour board voted to rebuild the north…"
+    assert formats.lead_title("Short line.\nThe ferry runs again.") == "The ferry runs again"
+    assert formats.lead_title("\n\n") is None

@@ -374,21 +374,21 @@ def docs_list(as_json: bool, **flags: Any) -> None:
     if as_json:
         rows = [
             {
+                **asdict(r),
                 "doc_id": r.doc_id,
-                "title": r.title,
-                "title_source": r.title_source,
+                "title": r.shown_title()[0],
+                "title_source": r.shown_title()[1],
                 "date": r.date,
                 "date_source": r.date_source,
                 "chunks": r.n_chunks,
                 "source": r.source or r.source_path,
-                **asdict(r),
             }
             for r in records
         ]
         click.echo(json.dumps(rows, indent=2))
         return
     for r in records:
-        click.echo(f"{r.doc_id}\t{r.date or 'undated'}\t{r.n_chunks} chunks\t{r.title}")
+        click.echo(f"{r.doc_id}\t{r.date or 'undated'}\t{r.n_chunks} chunks\t{r.shown_title()[0]}")
     log(f"{len(records)} documents in {app.settings.index_dir}")
 
 

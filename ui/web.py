@@ -92,11 +92,11 @@ class WebApp:
         """The library, newest first, with what was just added on top; `search` filters by id or title."""
         listed = self.app.store(verify=False).documents().values()
         needle = search.strip().casefold()
-        records = [r for r in listed if not needle or needle in f"{r.doc_id} {r.title}".casefold()]
+        records = [r for r in listed if not needle or needle in f"{r.doc_id} {r.shown_title()[0]}".casefold()]
         records.sort(key=lambda r: r.doc_id)
         records.sort(key=lambda r: r.date or "", reverse=True)
         records.sort(key=lambda r: r.doc_id not in self.recent)
-        return [[r.title, r.date or "", r.n_chunks, r.kind, r.doc_id] for r in records]
+        return [[r.shown_title()[0], r.date or "", r.n_chunks, r.kind, r.doc_id] for r in records]
 
     def doc_choices(self) -> list[tuple[str, str]]:
         """(what a person reads, the id the handlers take): the title and date, not a hash."""
