@@ -294,3 +294,17 @@ def test_eval_tab_runs_a_set_against_the_open_library(app, small_index):
     for row in failing:
         assert row[0] and row[1] in ("answer", "unanswerable", "summary")
     assert f"{len(failing)} failing" in note
+
+
+def test_an_eval_tab_error_names_the_file_not_the_server_s_folders(app, small_index):
+    from rag.factory import App
+    from ui.web import EVAL_SETS_DIR, WebApp, question_sets, without_paths
+
+    settings = app.settings.model_copy(update={"index": small_index})
+    web = WebApp(App(settings, embedder=app.embedder, chat=app.chat))
+    note, metrics, failing = web.run_eval("no-such-set.jsonl", "test", 6, progress=lambda *a, **k: None)
+    assert note.startswith("error") and "no-such-set.jsonl" in note, note
+    assert str(EVAL_SETS_DIR) not in note and not re.search(r"/\w+/", note), note
+    assert metrics == [] and failing == []
+    assert question_sets()[0] == "sample.jsonl" and "faithfulness.jsonl" not in question_sets()
+    assert without_paths("cannot read /srv/data/sets/a.jsonl: gone") == "cannot read a.jsonl: gone"
