@@ -296,3 +296,22 @@ def test_an_article_without_a_headline_is_shown_by_the_first_words_of_its_lead(c
         shown += data["citations"] + data["closest"]
     assert all(c["title"] == titles[c["doc_id"]] for c in shown), shown
     assert any(c["doc_id"] in {r["doc_id"] for r in lead} for c in shown)
+
+
+def test_a_pdf_sentence_wrapped_at_the_margin_is_cited_whole(tmp_path):
+    from tests.helpers import make_pdf
+
+    sentence = (
+        "The regional water board said on Monday that household use rose to 162 litres a day in the dry "
+        "months, an increase of 4 percent over the previous summer, and asked residents to water gardens "
+        "only after dark."
+    )
+    folder = tmp_path / "pdfs"
+    folder.mkdir()
+    make_pdf(folder / "water.pdf", f"Annual Water Report\n\n{sentence} Weekly figures follow until autumn.")
+    index = str(tmp_path / "idx")
+    assert rag("ingest", str(folder), "--index", index).returncode == 0
+    data = json.loads(rag("ask", "How much did household water use rise?", "--index", index, "--json").stdout)
+    shown = [c["text"] for c in data["citations"] + data["closest"]]
+    assert sentence in shown, shown
+    assert all(c["page"] == 1 for c in data["citations"] + data["closest"])
