@@ -412,9 +412,11 @@ class Summarizer:
         budgets = ev.budgets(weights, opts.sentences)
         words = ev.budgets(weights, opts.max_words, minimum=LENGTH_FLOOR) if opts.max_words else None
         events, also = [], []
+        said: set[str] = set()  # wire copy: the same sentence printed by two outlets, in two events
         for number, (group, budget) in enumerate(zip(groups, budgets, strict=True)):
             mine = [c for c, owner in zip(pool, owners, strict=True) if owner == number]
             picks = select(mine, stats.for_event([a.concepts for a in group.articles]), budget)
+            picks = [p for p in picks if _said_once(p.evidence.text, said)]
             sentences = [self._write(pick, stats) for pick in picks]
             if words:
                 sentences = _trim_words(sentences, words[number])
@@ -742,6 +744,15 @@ def render_summary(
         body = "\n\n".join(f"{e.spelled_date()} — {e.heading}\n{e.text}" for e in events)
         tail = "\n\nAlso reported:\n" + "\n".join(f"- {a.text}" for a in also) if also else ""
     return body + tail
+
+
+def _said_once(text: str, said: set[str]) -> bool:
+    """True the first time a sentence's words come up in a summary, False for a repeat."""
+    key = " ".join(t.words(text)).lower()
+    if key in said:
+        return False
+    said.add(key)
+    return True
 
 
 def _spelled(date: str | None, precision: Precision | None) -> str:

@@ -204,3 +204,12 @@ def test_events_left_without_sentences_are_listed_one_line_each():
     out = render_summary([], "text", [line])
     assert out.endswith("Also reported:\n- May 2, 2031 — Ferry numbers up [3]")
     assert "**Also reported**" in render_summary([], "md", [line])
+
+
+def test_a_sentence_two_outlets_print_word_for_word_is_reported_once():
+    from rag.summarize import _said_once
+
+    said: set[str] = set()
+    assert _said_once("Ferry fares rise on Monday, the board said.", said)
+    assert not _said_once("Ferry fares rise on Monday — the board said!", said)  # the same words
+    assert _said_once("Ferry fares fall on Monday, the board said.", said)
