@@ -143,16 +143,16 @@ class LlamaChatModel:
         self.model_path = model_path
         self.prompt_cache_mb = prompt_cache_mb
         self.name = model_path.stem
+        self.threads = ThreadPolicy(n_threads)
         self.settings: dict[str, Any] = {
             "n_ctx": n_ctx,
-            "n_threads": ThreadPolicy(n_threads).limit,
-            "n_threads_batch": ThreadPolicy(n_threads).limit,
+            "n_threads": self.threads.limit,
+            "n_threads_batch": self.threads.limit,
             "n_gpu_layers": n_gpu_layers if gpu_offload_supported() else 0,
             "flash_attn": flash_attn,
             "seed": seed,
             "n_batch": 512,
         }
-        self.threads = ThreadPolicy(n_threads)
         self._llama: Any = None
         self._lock = threading.Lock()
         self.load_s = 0.0
