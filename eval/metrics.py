@@ -16,11 +16,18 @@ from typing import Any
 from rag.judge import judge
 
 CITATION_MARKER = re.compile(r"\[\s*\d+(?:\s*,\s*\d+)*\s*\]")
+APOSTROPHES = re.compile(r"['\u2019\u02bc`]")
 
 
 def normalize(text: str) -> str:
-    """NFKD to ASCII, lower case, citation markers removed, other runs of symbols to one space."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+    """NFKD to ASCII, lower case, citation markers and apostrophes (straight or curly: "McDonald’s"
+    and "McDonald's" are one spelling) removed, other runs of symbols to one space."""
+    ascii_text = (
+        unicodedata.normalize("NFKD", APOSTROPHES.sub("", text))
+        .encode("ascii", "ignore")
+        .decode("ascii")
+        .lower()
+    )
     ascii_text = CITATION_MARKER.sub(" ", ascii_text)
     return re.sub(r"[^a-z0-9%.\-]+", " ", ascii_text).strip()
 

@@ -19,6 +19,11 @@ from rag.nlp import lexicon
 from rag.records import MARKER
 from rag.retrieve import Evidence
 
+# A name or figure of the question that no evidence sentence holds caps the coverage below any
+# answering threshold, unless it is one of many the evidence does hold: "speed skater Eric Heiden,
+# 1980, American" with only "American" unsaid is still about him; "Pope Leo on the ceasefire"
+# without "Leo" is about someone else.
+MISSING_SPECIFIC_SHARE = 1 / 3
 MIN_STATEMENT_TERMS = 3  # "Mayor Tefera is" is not a statement worth citing
 REFUSAL = re.compile(
     r"not in the articles|does not (?:say|mention|answer|provide)|doesn't (?:say|mention)|no information|"
@@ -40,7 +45,8 @@ def key_coverage(query: Query, evidence: Sequence[Evidence]) -> tuple[float, lis
     """Share of the question's key terms that the evidence contains, and the missing ones.
 
     Names and numbers in the question count double: a question about a person or figure the
-    articles never mention is the typical unanswerable question.
+    articles never mention is the typical unanswerable question. When a third or more of those
+    are missing the coverage is capped below half.
     """
     terms = query.topic
     if not terms:
@@ -52,7 +58,8 @@ def key_coverage(query: Query, evidence: Sequence[Evidence]) -> tuple[float, lis
     found = {term for term in terms if term in have or t.name_in(term, haystack)}
     missing = sorted(terms - found)
     score = sum(weight[x] for x in found) / sum(weight.values())
-    if any(term in query.specific for term in missing):
+    unsaid = sum(term in query.specific for term in missing)
+    if unsaid and unsaid >= MISSING_SPECIFIC_SHARE * len(query.specific & terms):
         score = min(score, 0.49)
     return score, missing
 

@@ -205,6 +205,27 @@ def test_key_coverage_weights_names():
     assert key_coverage(analyse("How many rare maps were saved?"), evidence)[0] >= 0.5
 
 
+def test_one_unsaid_name_among_many_does_not_cap_coverage():
+    evidence = [ev("Ines Varga won five gold medals at the 1980 Games in Lake Orla.")]
+    many = analyse("Danish skater Ines Varga set a record at the 1980 Games. How many golds did she win?")
+    score, missing = key_coverage(many, evidence)
+    assert "danish" in missing and score >= 0.6
+    few = analyse("How many golds did the Danish skater win in 1980?")
+    assert key_coverage(few, evidence)[0] < 0.5
+
+
+def test_constraint_cost_shrinks_with_the_names_held():
+    from rag.read import MISSED_NAME, constraint_factor
+
+    sentence = ev("Ines Varga won five gold medals at the 1980 Games in Lake Orla.")
+    alone = analyse("How many golds did a Danish skater win?")
+    among = analyse("How many golds did Danish skater Ines Varga win at the Lake Orla Games?")
+    assert constraint_factor(alone, sentence) == pytest.approx(MISSED_NAME)
+    assert MISSED_NAME < constraint_factor(among, sentence) < 1.0
+    none_held = analyse("How many golds did Danish skater Tomas Brel win at the Oslo Games?")
+    assert constraint_factor(none_held, sentence) < MISSED_NAME
+
+
 def test_empty_and_huge_questions_are_user_errors(corpus_index):
     bot, _ = answerer(corpus_index)
     with pytest.raises(UserError):

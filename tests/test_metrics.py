@@ -23,6 +23,7 @@ def test_normalize():
     assert normalize("Zelenskyy’s [1] Patriot-missiles, 3.5%!") == "zelenskyys patriot-missiles 3.5%"
     assert normalize("Café [2, 3] déjà-vu") == "cafe deja-vu"
     assert normalize("  ") == ""
+    assert normalize("Hartwell’s Bakery") == normalize("Hartwell's Bakery") == "hartwells bakery"
 
 
 def test_fact_recall():
