@@ -37,6 +37,10 @@ REPORTING = frozenset(["say", "tell", "state", "report", "add", "note", "announc
 # Content words a rewrite may add that the source does not have (a synonym, a summarising noun);
 # two or more new words are a new clause or claim.
 MAX_ADDED_WORDS = 1
+# Entity types whose last word stands for the whole (a surname) or that are not names at all.
+SHORTENABLE = frozenset(
+    ["PERSON", "DATE", "TIME", "CARDINAL", "ORDINAL", "QUANTITY", "MONEY", "PERCENT", "NORP"]
+)
 NEGATORS = frozenset({"not", "n't", "never", "no", "nothing", "none", "nobody", "neither", "nor"})
 PREAMBLE = re.compile(r"^(?:[A-Za-z]+\s){0,4}[A-Za-z]+:\s+(?=[A-Z\"“])")
 
@@ -56,7 +60,7 @@ def clean(draft: str) -> str:
 def check(source: str, rewrite: str) -> Verdict:
     """The first unfaithful trait found, or a faithful verdict."""
     src, new = parse(" ".join(source.split())), parse(clean(rewrite))
-    for step in (_figures, _names, _added, _roles, _anchored):
+    for step in (_figures, _names, _cut_names, _added, _roles, _anchored):
         verdict = step(src, new)
         if not verdict.faithful:
             return verdict
@@ -74,6 +78,20 @@ def _names(src: Doc, new: Doc) -> Verdict:
     for tok in new:
         if tok.pos_ == "PROPN" and tok.lower_ not in known and t.stem(tok.text) not in known:
             return Verdict(False, "name", tok.text)
+    return Verdict(True)
+
+
+def _cut_names(src: Doc, new: Doc) -> Verdict:
+    """A name of several words cut down to its generic last word ("Harbor Crest Stadium" to
+    "Stadium", "the Liberal Party" to "the party") names nothing, or something else. A person's
+    surname alone is their name, so people may be shortened."""
+    words = {tok.lower_ for tok in new}
+    for ent in src.ents:
+        if ent.label_ in SHORTENABLE or len(ent) < 2:
+            continue
+        name = [tok.lower_ for tok in ent if tok.pos_ in ("PROPN", "NOUN") and not tok.is_stop]
+        if len(name) >= 2 and name[-1] in words and not set(name[:-1]) & words:
+            return Verdict(False, "name", ent.text)
     return Verdict(True)
 
 

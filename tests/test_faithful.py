@@ -65,3 +65,12 @@ def test_the_checker_is_right_on_nine_in_ten_labelled_pairs_and_catches_the_held
     held_out, _ = score(load("test"))
     assert overall.accuracy >= 0.9, overall
     assert held_out.recall >= 0.9 and held_out.precision >= 0.8, held_out
+
+
+def test_a_name_cut_to_its_generic_last_word_is_caught_but_a_surname_is_a_name():
+    source = "Mayor Ines Varga opened the final at Harbor Crest Stadium in New Jersey on Sunday."
+    cut = check(source, "Mayor Ines Varga opened the final at Stadium in New Jersey on Sunday.")
+    assert not cut.faithful and cut.reason == "name" and "Harbor Crest" in cut.detail
+    assert check(source, "Varga opened the final at Harbor Crest Stadium on Sunday.").faithful
+    party = "The Harbour Party won the vote in Ostrava on Monday."
+    assert check(party, "The party won the vote on Monday.").reason == "name"
