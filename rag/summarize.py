@@ -395,8 +395,11 @@ class Summarizer:
         topic: str | None = None,
         progress: Callable[[int, int], None] | None = None,
         use_cache: bool = True,
+        on_event: Callable[[Event], None] | None = None,
     ) -> Summary:
-        """`use_cache=False` recomputes (eval timings must measure the work, not a cache hit)."""
+        """`use_cache=False` recomputes (eval timings must measure the work, not a cache hit).
+        `on_event` receives each event of a timeline as soon as its sentences are written, its
+        paragraph numbered as in the finished summary: a long summary reads while it is made."""
         opts = options or Options()
         t0 = time.perf_counter()
         key = self._cache_key(doc_ids, opts, topic)
@@ -412,6 +415,8 @@ class Summarizer:
         budgets = ev.budgets(weights, opts.sentences)
         words = ev.budgets(weights, opts.max_words, minimum=LENGTH_FLOOR) if opts.max_words else None
         events, also = [], []
+        timeline = len(groups) > 1
+        numbers: dict[tuple[str, int], int] = {}
         said: set[str] = set()  # wire copy: the same sentence printed by two outlets, in two events
         for number, (group, budget) in enumerate(zip(groups, budgets, strict=True)):
             mine = [c for c, owner in zip(pool, owners, strict=True) if owner == number]
@@ -423,9 +428,12 @@ class Summarizer:
             event = self._event(group, picks, sentences, mine)
             if event.sentences:
                 events.append(event)
+                if on_event and timeline:
+                    _number(event, numbers)
+                    on_event(event)
             elif (line := _also_reported(group, mine, stats)) is not None:
                 also.append(line)
-        return self._finish(key, events, also, doc_ids, opts, select_s, t0, t1)
+        return self._finish(key, events, also, doc_ids, opts, timeline, (select_s, t0, t1))
 
     def _finish(
         self,
@@ -434,10 +442,10 @@ class Summarizer:
         also: list[AlsoReported],
         doc_ids: Sequence[str],
         opts: Options,
-        select_s: float,
-        t0: float,
-        t1: float,
+        timeline: bool,
+        clock: tuple[float, float, float],
     ) -> Summary:
+        select_s, t0, t1 = clock
         numbers: dict[tuple[str, int], int] = {}
         for event in events:
             _number(event, numbers)
@@ -451,7 +459,7 @@ class Summarizer:
         generated = sum(x.mode == "generated" for x in ordered)
         reporting = sum(x.mode != "note" for x in ordered)
         summary = Summary(
-            summary=render_summary(events, opts.format, also),
+            summary=render_summary(events, opts.format, also, timeline),
             mode="generated" if generated * 2 >= max(1, reporting) else "extractive",
             sentences=ordered,
             events=events,
@@ -731,19 +739,30 @@ def _number(event: Event, numbers: dict[tuple[str, int], int]) -> None:
 
 
 def render_summary(
-    events: Sequence[Event], fmt: Literal["text", "md"], also: Sequence[AlsoReported] = ()
+    events: Sequence[Event],
+    fmt: Literal["text", "md"],
+    also: Sequence[AlsoReported] = (),
+    timeline: bool = False,
 ) -> str:
-    """One event: its paragraph. Several: short dated paragraphs in time order, then one line for
-    each event the length left no sentence for."""
-    if len(events) == 1 and not also:
+    """One event: its paragraph. Several (or an article set that had several): short dated
+    paragraphs in time order, then one line for each event the length left no sentence for."""
+    if len(events) == 1 and not also and not timeline:
         return events[0].text
+    body = "\n\n".join(render_event(e, fmt) for e in events)
+    if not also:
+        return body
     if fmt == "md":
-        body = "\n\n".join(f"**{e.spelled_date()}** — *{e.heading}*\n\n{e.text}" for e in events)
-        tail = "\n\n**Also reported**\n\n" + "\n".join(f"- {a.text}" for a in also) if also else ""
+        tail = "**Also reported**\n\n" + "\n".join(f"- {a.text}" for a in also)
     else:
-        body = "\n\n".join(f"{e.spelled_date()} — {e.heading}\n{e.text}" for e in events)
-        tail = "\n\nAlso reported:\n" + "\n".join(f"- {a.text}" for a in also) if also else ""
-    return body + tail
+        tail = "Also reported:\n" + "\n".join(f"- {a.text}" for a in also)
+    return f"{body}\n\n{tail}" if body else tail
+
+
+def render_event(event: Event, fmt: Literal["text", "md"]) -> str:
+    """One event of a timeline: its date and heading, then its paragraph."""
+    if fmt == "md":
+        return f"**{event.spelled_date()}** — *{event.heading}*\n\n{event.text}"
+    return f"{event.spelled_date()} — {event.heading}\n{event.text}"
 
 
 def _said_once(text: str, said: set[str]) -> bool:

@@ -91,3 +91,29 @@ def test_a_library_summary_cites_or_lists_every_article_in_sentences_not_stamps(
             continue
         words = [w for w in re.findall(r"[A-Za-z]{2,}", sentence["text"]) if w.lower() not in months]
         assert len(sentence["text"].split()) >= 4 and len(words) >= 3, sentence["text"]
+
+
+def test_a_timeline_streams_each_event_as_it_is_written(topic_index):
+    """Each event's block reaches the caller while the rest is still being written, numbered and
+    laid out exactly as in the finished summary."""
+    from rag.factory import App
+    from rag.settings import load_settings
+    from rag.summarize import Event, render_event
+
+    _, index = topic_index
+    app = App(load_settings(index=index))
+    try:
+        summarizer = app.summarizer
+        docs = summarizer.select_documents(None, False, "government shutdown", None, None)
+        blocks: list[str] = []
+
+        def on_event(event: Event) -> None:
+            blocks.append(render_event(event, "text"))
+
+        summary = summarizer.summarize(docs, topic="government shutdown", on_event=on_event, use_cache=False)
+    finally:
+        app.close()
+    assert len(blocks) == len(summary.events) >= 2
+    assert summary.summary.startswith("\n\n".join(blocks))
+    for block, event in zip(blocks, summary.events, strict=True):
+        assert event.heading in block and event.text in block

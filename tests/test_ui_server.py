@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import shutil
 import threading
 import time
 from datetime import date
@@ -308,3 +309,24 @@ def test_an_eval_tab_error_names_the_file_not_the_server_s_folders(app, small_in
     assert metrics == [] and failing == []
     assert question_sets()[0] == "sample.jsonl" and "faithfulness.jsonl" not in question_sets()
     assert without_paths("cannot read /srv/data/sets/a.jsonl: gone") == "cannot read a.jsonl: gone"
+
+
+def test_the_summaries_tab_shows_each_event_as_it_is_written(app, small_index):
+    """Reading progress first, then the timeline growing one event at a time, then the finished
+    summary with its sources; a bad choice is one line."""
+    from rag.factory import App
+    from ui.web import WebApp
+
+    settings = app.settings.model_copy(update={"index": small_index})
+    web = WebApp(App(settings, embedder=app.embedder, chat=app.chat))
+    shutil.rmtree(small_index / "summaries", ignore_errors=True)  # written now, not read from the cache
+    steps = list(web.summarize("Whole library", None, "", "", "", 0, []))
+    html = [step[0] for step in steps]
+    assert any("Reading articles" in h for h in html[:-1]), html
+    growing = [h.count('class="event"') for h in html if "Writing the next event" in h]
+    assert growing and growing == sorted(growing) and growing[0] == 1, growing
+    final, sources, turns = steps[-1]
+    assert "Writing the next event" not in final and final.count('class="event"') >= growing[-1]
+    assert len(turns) == 1 and "turn-sources" in sources
+    error, *_ = next(iter(web.summarize("One article", None, "", "", "", 0, [])))
+    assert "no article chosen" in error and "pick one from the list" in error

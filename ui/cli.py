@@ -325,7 +325,7 @@ def summarize(
 ) -> None:
     """Summarize one article (DOC_ID), all of them (--all) or a topic: events in time order, every
     sentence cited."""
-    from rag.summarize import Options
+    from rag.summarize import Event, Options, render_event
 
     app = make_app(**flags)
     since, until = app.date_bounds(since, until)
@@ -339,15 +339,30 @@ def summarize(
     def progress(done: int, total: int) -> None:
         reading.advance(done - reading.done)
 
+    streamed: list[str] = []
+
+    def stream(event: Event) -> None:
+        """Each event of a timeline goes out as soon as it is written; the rest follows at the end."""
+        reading.close()
+        block = render_event(event, fmt)
+        click.echo(("\n\n" if streamed else "") + block, nl=False)
+        sys.stdout.flush()
+        streamed.append(block)
+
     result = summarizer.summarize(
-        docs, Options(sentences=sentences, max_words=words, format=fmt), topic=topic, progress=progress
+        docs,
+        Options(sentences=sentences, max_words=words, format=fmt),
+        topic=topic,
+        progress=progress,
+        on_event=None if as_json else stream,
     )
     reading.close()
     data = result.to_json()
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False))
         return
-    click.echo(data["summary"])
+    shown = "\n\n".join(streamed)
+    click.echo(data["summary"][len(shown) :] if data["summary"].startswith(shown) else "\n" + data["summary"])
     cited = {c["n"]: c for s in data["sentences"] for c in s["citations"]}
     cited.update({a["citation"]["n"]: a["citation"] for a in data["also_reported"]})
     click.echo("\n" + format_citations([cited[n] for n in sorted(cited)], "Sources:"))

@@ -271,11 +271,17 @@ def _event_date(event: dict[str, Any]) -> str:
     return EventDate(date.fromisoformat(event["date"]), event.get("date_precision") or "day", "").spelled()
 
 
-def summary_html(summary: dict[str, Any], turn: str) -> str:
-    """Several events as a timeline (date, heading, paragraph); one event as its paragraph."""
+def summary_progress_html(done: int, total: int) -> str:
+    """What a summary shows before its first event is written."""
+    return f'<div class="notice">Reading articles: {done} of {total}…</div>'
+
+
+def summary_html(summary: dict[str, Any], turn: str, partial: bool = False) -> str:
+    """Several events as a timeline (date, heading, paragraph); one event as its paragraph.
+    `partial`: the events written so far, while the rest are being written."""
     events = summary.get("events") or []
     also = summary.get("also_reported") or []
-    if len(events) > 1 or also:
+    if len(events) > 1 or also or partial:
         body = "".join(
             f'<section class="event"><h4><span class="event-date">{esc(_event_date(e))}</span> — '
             f"{esc(e['heading'])}</h4><p>{with_markers(e['text'], turn)}</p></section>"
@@ -286,6 +292,8 @@ def summary_html(summary: dict[str, Any], turn: str) -> str:
             body += f'<section class="also-reported"><h4>Also reported</h4><ul>{lines}</ul></section>'
     else:
         body = with_markers(summary["summary"], turn)
+    if partial:
+        return f'<div class="summary">{body}</div><div class="notice">Writing the next event…</div>'
     docs = len(summary.get("documents", []))
     took = summary.get("timings", {}).get("total_s")
     meta = f"{docs} article{'s' if docs != 1 else ''}" + (f", {took:.1f} s" if took is not None else "")

@@ -16,6 +16,7 @@ import threading
 import time
 import unicodedata
 from collections.abc import Iterator
+from dataclasses import asdict
 from datetime import date, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -31,6 +32,7 @@ from index.errors import UserError  # noqa: E402
 from index.loaders import SUPPORTED_SUFFIXES  # noqa: E402
 from rag.factory import App  # noqa: E402
 from rag.records import Answer  # noqa: E402
+from rag.summarize import Event  # noqa: E402
 from ui import render  # noqa: E402
 
 MODEL_SLOT = "model"  # one concurrency slot for everything that runs a model
@@ -296,36 +298,60 @@ class WebApp:
         until: str,
         sentences: int,
         turns: list[str],
-        progress: gr.Progress = gr.Progress(),
-    ) -> tuple[Any, ...]:
-        from rag.summarize import Options
-
+    ) -> Iterator[tuple[Any, ...]]:
+        """The summary as it is written: reading progress, then each event of a timeline as soon
+        as its sentences are ready, then the finished summary with its sources."""
         try:
-            summarizer = self.app.summarizer
-            docs = summarizer.select_documents(
+            if scope == "One article" and not doc_id:
+                raise UserError("no article chosen", "pick one from the list")
+            docs = self.app.summarizer.select_documents(
                 doc_id if scope == "One article" else None,
                 scope == "Whole library",
                 topic.strip() or None if scope == "Topic" else None,
                 *self.app.date_bounds(since.strip() or None, until.strip() or None),
             )
-            if scope == "One article" and not doc_id:
-                raise UserError("no article chosen", "pick one from the list")
-
-            def step(done: int, total: int) -> None:
-                progress((done, total), desc="reading articles")
-
-            result = summarizer.summarize(
-                docs,
-                Options(sentences=int(sentences) or None),
-                topic=topic.strip() or None if scope == "Topic" else None,
-                progress=step,
-            )
         except Exception as exc:
-            return render.esc(one_line(exc)), gr.update(), turns
-        data = result.to_json()
+            yield render.esc(one_line(exc)), gr.update(), turns
+            return
         turn = f"s{len(turns) + 1}-{int(time.time() * 1000) % 100000}"
+        updates: queue.Queue[tuple[int, int] | Event] = queue.Queue()
+        outcome: dict[str, Any] = {}
+
+        def work() -> None:
+            from rag.summarize import Options
+
+            try:
+                outcome["summary"] = self.app.summarizer.summarize(
+                    docs,
+                    Options(sentences=int(sentences) or None),
+                    topic=topic.strip() or None if scope == "Topic" else None,
+                    progress=lambda done, total: updates.put((done, total)),
+                    on_event=updates.put,
+                )
+            except Exception as exc:  # shown as one line, never a traceback
+                outcome["error"] = one_line(exc)
+
+        worker = threading.Thread(target=work, daemon=True)
+        worker.start()
+        written: list[dict[str, Any]] = []
+        while worker.is_alive() or not updates.empty():
+            try:
+                update = updates.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if isinstance(update, tuple):
+                yield render.summary_progress_html(*update), gr.update(), turns
+            else:
+                written.append(asdict(update))
+                shown = render.summary_html({"events": written, "summary": ""}, turn, partial=True)
+                yield shown, gr.update(), turns
+        worker.join()
+        if "summary" not in outcome:
+            yield render.esc(outcome.get("error", "error")), gr.update(), turns
+            return
+        data = outcome["summary"].to_json()
         turns = [*turns, render.turn_sources_html(turn, data, self.document_text)][-MAX_TURNS_SHOWN:]
-        return render.summary_html(data, turn), render.sources_panel(turns), turns
+        yield render.summary_html(data, turn), render.sources_panel(turns), turns
 
     # -- settings -------------------------------------------------------------------------------
     def switch_model(self, path: str | None) -> str:
