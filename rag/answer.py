@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from index.errors import UserError
 from rag import read, verify
@@ -25,6 +26,7 @@ from rag.nlp import nlp
 from rag.prompts import draft_messages, focused_messages, render
 from rag.records import Answer, Citation, Mode, Timings
 from rag.retrieve import Evidence, Retrieval, Retriever
+from rag.settings import Settings
 from rag.text import content_terms
 
 MAX_QUESTION_CHARS = 2000
@@ -35,17 +37,22 @@ HEAD_FIT_SCALE = 0.45  # MiniLM cosine of a noun and a typical instance of it ("
 __all__ = ["Answer", "Answerer", "AnswerOptions", "Citation", "Timings", "check_question", "withhold"]
 
 
+def _default(name: str) -> Any:
+    """A setting's default: options built without settings (tests, eval) answer like `rag ask`."""
+    return Settings.model_fields[name].default
+
+
 @dataclass
 class AnswerOptions:
-    k: int = 6
+    k: int = _default("k")
     n_evidence: int = 6
-    max_tokens: int = 160
-    temperature: float = 0.0
+    max_tokens: int = _default("max_tokens")
+    temperature: float = _default("temperature")
     doc: str | None = None
     since: str | None = None
     until: str | None = None
     min_key_coverage: float = 0.6
-    answer_threshold: float = 0.52
+    answer_threshold: float = _default("answer_threshold")
     as_of: date | None = None  # "this week" is read against this date; articles after it are unused
 
 
