@@ -20,9 +20,9 @@ from rag.records import MARKER
 from rag.retrieve import Evidence
 
 # A name or figure of the question that no evidence sentence holds caps the coverage below any
-# answering threshold, unless it is one of many the evidence does hold: "speed skater Eric Heiden,
-# 1980, American" with only "American" unsaid is still about him; "Pope Leo on the ceasefire"
-# without "Leo" is about someone else.
+# answering threshold, unless it is one of many the evidence does hold: "Danish skater Ines Varga
+# at the 1980 Games" with only "Danish" unsaid is still about her; "Bishop Orla on the harbour
+# strike" without "Orla" is about someone else.
 MISSING_SPECIFIC_SHARE = 1 / 3
 MIN_STATEMENT_TERMS = 3  # "Mayor Tefera is" is not a statement worth citing
 REFUSAL = re.compile(
