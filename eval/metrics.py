@@ -20,8 +20,8 @@ APOSTROPHES = re.compile(r"['\u2019\u02bc`]")
 
 
 def normalize(text: str) -> str:
-    """NFKD to ASCII, lower case, citation markers and apostrophes (straight or curly: "McDonald’s"
-    and "McDonald's" are one spelling) removed, other runs of symbols to one space."""
+    """NFKD to ASCII, lower case, citation markers and apostrophes (straight or curly: "Hartwell’s"
+    and "Hartwell's" are one spelling) removed, other runs of symbols to one space."""
     ascii_text = (
         unicodedata.normalize("NFKD", APOSTROPHES.sub("", text))
         .encode("ascii", "ignore")
