@@ -94,7 +94,7 @@ def constraint_factor(query: Query, ev: Evidence) -> float:
 
     Each missed constraint costs its factor, less when it is one of many the sentence does carry:
     with m of n names missed the cost is MISSED_NAME ** (m * m / n), the full price when the
-    only name or every name is missed, and a fraction of it for one of four ("Danish Ines
+    only name or every name is missed, and a fraction of it for one of three ("Danish Ines
     Varga, 1980, at the Games" read from "Varga won five golds at the 1980 Games").
     """
     haystack = t.haystack(" ".join([ev.text, ev.title, ev.date or ""]))
