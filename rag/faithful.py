@@ -83,7 +83,7 @@ def _names(src: Doc, new: Doc) -> Verdict:
 
 def _cut_names(src: Doc, new: Doc) -> Verdict:
     """A name of several words cut down to its generic last word ("Harbor Crest Stadium" to
-    "Stadium", "the Harbour Party" to "the party") names nothing, or something else. A person's
+    "Stadium", "the Velmar Party" to "the party") names nothing, or something else. A person's
     surname alone is their name, so people may be shortened."""
     words = {tok.lower_ for tok in new}
     for ent in src.ents:

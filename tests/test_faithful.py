@@ -72,5 +72,5 @@ def test_a_name_cut_to_its_generic_last_word_is_caught_but_a_surname_is_a_name()
     cut = check(source, "Mayor Ines Varga opened the final at Stadium in New Jersey on Sunday.")
     assert not cut.faithful and cut.reason == "name" and "Harbor Crest" in cut.detail
     assert check(source, "Varga opened the final at Harbor Crest Stadium on Sunday.").faithful
-    party = "The Harbour Party won the vote in Ostrava on Monday."
+    party = "The Velmar Party won the vote in Ostrava on Monday."
     assert check(party, "The party won the vote on Monday.").reason == "name"
