@@ -153,10 +153,20 @@ def _trim(query: Query, chunk: Span) -> Span | None:
     return doc[start:end]
 
 
-def _own_words(query: Query, text: str) -> bool:
-    """A span made only of the question's words restates the question; it answers nothing."""
+def _own_words(query: Query, text: str, label: str = "") -> bool:
+    """A span made only of the question's words restates the question; it answers nothing. Nor does
+    a person the question names, in full or in part ("Marco Rubio" when it asks who stood beside
+    Rubio, or beside "him" after a question about Rubio): the asked person is someone else."""
     terms = t.content_terms(text)
-    return not terms or terms <= query.words
+    if not terms or terms <= query.words:
+        return True
+    if label != "PERSON":
+        return False
+    spelled = {w.lower() for w in t.words(text)}
+    return any(
+        c.kind == "name" and (named := {w.lower() for w in t.words(c.text)}) and named <= spelled
+        for c in query.constraints
+    )
 
 
 def _tie(query: Query, doc: Doc, span: Span) -> float:
@@ -197,7 +207,7 @@ def gather(query: Query, evidence: Sequence[Evidence]) -> list[Candidate]:
         weight = (0.2 + ev.lexical) * constraint_factor(query, ev) / (1.0 + RANK_DECAY * i)
         doc = parse(ev.text)
         for span, label, label_w in _spans(query, doc):
-            if _own_words(query, span.text):
+            if _own_words(query, span.text, label):
                 continue
             start, end = span.start_char, span.end_char
             key = _key(ev.text[start:end])

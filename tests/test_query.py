@@ -85,6 +85,16 @@ def test_candidate_is_never_one_of_the_questions_own_names():
     assert choice is not None and choice.text == "Ines Varga"
 
 
+def test_a_person_the_question_names_in_part_is_not_the_answer():
+    evidence = [ev("The statement was signed by Councillor Tom Hale and by harbour master Ines Varga.")]
+    asked = analyse("Who signed the statement together with Hale?")
+    choice = read.choose(asked, evidence)
+    assert choice is not None and choice.text == "Ines Varga"
+    follow_up = analyse("Who signed it together with him?", about="Which statement did Tom Hale sign?")
+    choice = read.choose(follow_up, evidence)
+    assert choice is not None and choice.text == "Ines Varga"
+
+
 def test_one_value_per_slot_even_when_the_sentence_names_two():
     query = analyse("Which council voted to keep the tram line?")
     evidence = [ev("Marlow Council voted to keep the tram line, while Denby Council voted to close it.")]
