@@ -41,6 +41,7 @@ MODEL_FEATURES = ("model_p", "model_margin", "model_none")
 CONFIDENCE_FEATURES = ("rule_confidence",)  # the chosen candidate's, per question
 MODEL_CONFIDENCE = ("model_p", "model_margin")
 REGULARISATION = 1.0  # inverse L2 strength: a handful of features, a few hundred rows
+OPEN_MODES = ("generated", "extractive")  # answers to open questions: verified statements, quotes
 
 
 def collect(set_path: Path, index: Path, out: Path, model: Path | None) -> int:
@@ -57,7 +58,10 @@ def collect(set_path: Path, index: Path, out: Path, model: Path | None) -> int:
         answerer.reader.trace = trace
         options = replace(AnswerOptions(answer_threshold=0.0), as_of=asked_on(item) or date.today())
         history = [(str(a), str(b)) for a, b in item.get("history", [])]
-        answerer.ask(item["question"], options, history=history)
+        answer = answerer.ask(item["question"], options, history=history)
+        if answer.mode in OPEN_MODES:
+            right = fact_recall(item["facts"], answer.answer, False) > 0
+            rows.append({"question": f"{set_path.name}:{item['id']}", "open": answer.mode, "right": right})
         for row in trace:
             text = str(row.pop("text"))
             right = fact_recall(item["facts"], text, False) > 0
@@ -133,13 +137,31 @@ def reliability(pairs: Sequence[tuple[float, bool]], bins: int = 5) -> list[dict
     return table
 
 
+def open_answer_rates(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """How often an open question's answer of each mode was right, as a probability: a handful of
+    answers per set, so the share is smoothed towards one half (one right and one wrong added) and
+    no feature is fitted (key coverage did not tell right from wrong)."""
+    out = {}
+    for mode in OPEN_MODES:
+        seen = [bool(r["right"]) for r in rows if r["open"] == mode]
+        out[mode] = {
+            "answers": len(seen),
+            "right": sum(seen),
+            "probability": round((sum(seen) + 1) / (len(seen) + 2), 4),
+        }
+    return out
+
+
 def fit(paths: Sequence[Path], write: bool) -> int:
-    rows = [
+    everything = [
         {**json.loads(x), "reader": p.name}
         for p in paths
         for x in p.read_text(encoding="utf-8").splitlines()
         if x.strip()
     ]
+    rows = [r for r in everything if "open" not in r]
+    open_rates = open_answer_rates([r for r in everything if "open" in r])
+    print(f"open answers: {json.dumps(open_rates)}")
     stages: dict[str, dict[str, Any]] = {"choose": {}, "confidence": {}}
     for name, choose, confidence in (
         ("model", RULE_FEATURES + MODEL_FEATURES, CONFIDENCE_FEATURES + MODEL_CONFIDENCE),
@@ -171,6 +193,7 @@ def fit(paths: Sequence[Path], write: bool) -> int:
     if write:
         data = json.loads(READER_FILE.read_text(encoding="utf-8"))
         data["stages"] = stages
+        data["open"] = {mode: rate["probability"] for mode, rate in open_rates.items()}
         data.pop("models", None)
         READER_FILE.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {READER_FILE}")
