@@ -137,6 +137,13 @@ class Settings(BaseSettings):
         description="Collection-name prefix on a Chroma server; clients sharing one index use the same.",
     )
     llm_url: str | None = Field(None, description="OpenAI-compatible server for generation (…/v1).")
+    keep_warm_s: float = Field(
+        600.0,
+        ge=0,
+        description="How long a background process keeps the models and the index loaded after a "
+        "`rag ask`, so that the next one-off question (same settings) skips loading them; it exits "
+        "after this many idle seconds. 0 answers every question in its own process.",
+    )
 
     @classmethod
     def settings_customise_sources(

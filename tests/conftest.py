@@ -11,6 +11,7 @@ import pytest
 os.environ["ANONYMIZED_TELEMETRY"] = "False"
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["RAG_KEEP_WARM_S"] = "0"  # no `rag ask` of a test leaves a process behind unless it asks to
 
 from tests.helpers import REFERENCE_VECTORS, ROOT, SAMPLE_CORPUS, SEEDS, SHARED, require_shared  # noqa: F401,E402
 

@@ -20,6 +20,7 @@ def test_bench_reports_the_fixed_keys():
         ("ingest", "chunks_per_s"),
         ("ingest", "files_per_s"),
         ("ask", "cold_ask_s"),
+        ("ask", "resident_ask_s"),
         ("summary", "seconds"),
     ]:
         assert isinstance(data[area][key], int | float) and data[area][key] > 0, (area, key)
@@ -33,3 +34,4 @@ def test_bench_reports_the_fixed_keys():
         idle, busy = contended[f"{key} idle"], contended[f"{key} contended"]
         assert idle > 0 and busy > 0 and contended[f"{key} ratio"] == round(busy / idle, 2)
     assert data["ask"]["cold_ask_s"] > data["load"]["chat_s"]  # a new process loads its model itself
+    assert data["ask"]["resident_ask_s"] < data["ask"]["cold_ask_s"]  # a resident one has them loaded

@@ -245,12 +245,21 @@ def ask(
     **flags: Any,
 ) -> None:
     """Answer a question from the indexed articles, with numbered citations."""
-    app = make_app(**flags)
-    opts = answer_options(app, k, doc, since, until)
+    from rag.settings import load_settings
+    from ui import resident
+
+    if k is not None and k < 1:
+        raise click.BadParameter("must be at least 1", param_hint="-k")
+    settings = load_settings(**flags)
+    options = {"k": min(k, 50) if k else None, "doc": doc, "since": since, "until": until}
     stream = DraftStream(sys.stdout.isatty() and not as_json)
-    result = app.answerer.ask(question, opts, on_token=stream)
+    data = resident.ask(settings, question, options, stream) if settings.keep_warm_s > 0 else None
+    if data is None:
+        stream.clear()
+        app = make_app(**flags)
+        data = app.answerer.ask(question, app.answer_options(**options), on_token=stream).to_json()
+        resident.leave_behind(settings)
     stream.clear()
-    data = result.to_json()
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False))
     else:
@@ -650,6 +659,28 @@ def ui_command(host: str, port: int, auth: str | None, max_file_mb: float | None
     log(f"library {app.settings.index_dir}; loading models…")
     log(f"serving http://{'[' + host + ']' if ':' in host else host}:{port} (Ctrl-C stops)")
     launch(app, host=host, port=port, auth=credentials, quiet=True)
+
+
+# -- resident --------------------------------------------------------------------------------------
+@cli.command(name="resident")
+@click.option("--stop", is_flag=True, help="Stop them now and free their memory.")
+@click.option("--index", type=click.Path(path_type=Path), help="Only those serving this index.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON list.")
+@handle_errors
+def resident_cmd(stop: bool, index: Path | None, as_json: bool) -> None:
+    """List the background processes that keep models loaded for the next `rag ask` (see
+    keep_warm_s), or stop them."""
+    from ui import resident
+
+    found = resident.residents(stop=stop, index=index)
+    if as_json:
+        click.echo(json.dumps(found))
+        return
+    if not found:
+        click.echo("no resident process")
+    for r in found:
+        state = "stopped" if stop else f"idle {r['idle_s']} s of {r['keep_warm_s']:g} s"
+        click.echo(f"pid {r['pid']}: {r['index']} with {r['model']}, {r['answered']} answered, {state}")
 
 
 # -- bench -----------------------------------------------------------------------------------------
