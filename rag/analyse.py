@@ -79,6 +79,7 @@ class Query:
     counted: str | None = None  # "how many *civilians*": the stem the answer's sentence must count
     lasting: frozenset[str] = field(default_factory=frozenset)  # "how long was *the call*"
     asks: bool = True  # False for a bare topic ("Olympics"): nothing is asked, so nothing is answered
+    plural: bool = False  # "which *countries*": the answer may be several names joined by "and"
 
     @property
     def search_text(self) -> str:
@@ -172,6 +173,7 @@ def analyse(
         amount=_amount(doc, wh, kind),
         counted=_counted(doc, wh),
         lasting=_lasting(doc, wh) if kind == "duration" else frozenset(),
+        plural=any(tok.tag_ in ("NNS", "NNPS") and tok.lemma_.lower() == head for tok in phrase),
     )
 
 

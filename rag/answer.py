@@ -31,7 +31,6 @@ from rag.text import content_terms
 
 MAX_QUESTION_CHARS = 2000
 CANDIDATE_POOL = 12  # evidence sentences searched for candidate answers (the model sees n_evidence)
-EXTRACTIVE_DISCOUNT = 0.8  # a quoted sentence answers less directly than a verified one
 HEAD_FIT_SCALE = 0.45  # MiniLM cosine of a noun and a typical instance of it ("river", "Danube")
 
 __all__ = ["Answer", "Answerer", "AnswerOptions", "Citation", "Timings", "check_question", "withhold"]
@@ -134,7 +133,7 @@ class Answerer:
             return result
         if query.wants_span:
             return self._span_answer(query, found.evidence, opts, result)
-        return self._generated_answer(query, evidence, coverage, opts, on_token, result)
+        return self._generated_answer(query, evidence, opts, on_token, result)
 
     def retrieve(self, query: Query, opts: AnswerOptions, in_window: bool = True) -> Retrieval:
         """Step 2: evidence sentences. A window from the question restricts the articles; "recently"
@@ -176,7 +175,6 @@ class Answerer:
         self,
         query: Query,
         evidence: Sequence[Evidence],
-        coverage: float,
         opts: AnswerOptions,
         on_token: TokenSink | None,
         result: Answer,
@@ -194,7 +192,7 @@ class Answerer:
         kept, result.dropped = verify.attach_citations(result.draft, evidence, query)
         if kept:
             text, citations = render_answer(kept, evidence)
-            result.confidence = round(min(read.CONFIDENCE_CAP, coverage), 4)
+            result.confidence = read.open_confidence("generated")
             return self._finish(query, result, text, "generated", citations, evidence)
         picked = verify.pick_quotes(query, evidence)
         if not picked:
@@ -202,8 +200,7 @@ class Answerer:
         mode, (text, citations) = self._focused(query, picked[0], opts, result)
         if mode == "extractive":
             text, citations = quote(picked)
-        share = coverage * (1.0 if mode == "generated" else EXTRACTIVE_DISCOUNT)
-        result.confidence = round(min(read.CONFIDENCE_CAP, share), 4)
+        result.confidence = read.open_confidence(mode)
         return self._finish(query, result, text, mode, citations, evidence)
 
     def _focused(

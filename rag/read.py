@@ -135,6 +135,32 @@ def _spans(query: Query, doc: Doc) -> list[tuple[Span, str, float]]:
     return out
 
 
+def _joined(spans: list[tuple[Span, str, float]]) -> list[tuple[Span, str, float]]:
+    """Names joined by "and" ("Ines Varga and Tom Hale") as one span: a question asking for several
+    ("which *towns*") is answered by all of them. Joined are spans of one label, or two proper
+    names (the small pipeline often labels the two names of a pair differently)."""
+    by_root = {span.root.i: (span, label) for span, label, _ in spans}
+
+    def alike(first: Span, label: str, other: tuple[Span, str]) -> bool:
+        return other[1] == label or (first.root.pos_ == "PROPN" and other[0].root.pos_ == "PROPN")
+
+    out = []
+    for span, label, weight in spans:
+        members, tok = [span], span.root
+        head = by_root.get(span.root.head.i)
+        inside = span.root.dep_ == "conj" and head is not None and alike(head[0], head[1], (span, label))
+        while not inside:
+            conj = [c for c in tok.children if c.dep_ == "conj" and c.i in by_root]
+            nxt = next((c for c in conj if alike(span, label, by_root[c.i])), None)
+            if nxt is None:
+                break
+            members.append(by_root[nxt.i][0])
+            tok = nxt
+        if len(members) > 1:
+            out.append((span.doc[span.start : members[-1].end], label, weight))
+    return out
+
+
 def _trim(query: Query, chunk: Span) -> Span | None:
     """A noun phrase without its determiner and without the question's own words at its edges:
     "the Zephyr class of trains" answers "which class of trains" as "Zephyr"."""
@@ -206,7 +232,8 @@ def gather(query: Query, evidence: Sequence[Evidence]) -> list[Candidate]:
     for i, ev in enumerate(evidence):
         weight = (0.2 + ev.lexical) * constraint_factor(query, ev) / (1.0 + RANK_DECAY * i)
         doc = parse(ev.text)
-        for span, label, label_w in _spans(query, doc):
+        spans = _spans(query, doc)
+        for span, label, label_w in spans + (_joined(spans) if query.plural else []):
             if _own_words(query, span.text, label):
                 continue
             start, end = span.start_char, span.end_char
@@ -378,6 +405,15 @@ def calibrations() -> dict[str, dict[str, Calibration]]:
         }
         for stage, models in data["stages"].items()
     }
+
+
+@cache
+def open_confidence(mode: str) -> float:
+    """The probability that an answer to an open question is right, by how it was written (verified
+    statements of the model, or a quote): measured on the dev sets (`rag/reader.json`), since the
+    key coverage of the evidence did not tell right from wrong."""
+    data = json.loads(resources.files("rag").joinpath("reader.json").read_text("utf-8"))
+    return min(CONFIDENCE_CAP, float(data["open"][mode]))
 
 
 def rule_features(

@@ -10,6 +10,7 @@ from index.embedder import HashingEmbedder
 from index.errors import UserError
 from index.ingest import ingest
 from index.store import ChromaStore
+from rag import read
 from rag.analyse import analyse
 from rag.answer import Answerer, AnswerOptions, Citation
 from rag.compose import render_answer
@@ -156,12 +157,27 @@ def test_generated_answer_json_contract(corpus_index):
     assert chat.prompts[0][-1]["content"].endswith("Question: What did the union accept?")
 
 
+ANY = AnswerOptions(answer_threshold=0.0)  # every answer shown, whatever its confidence
+
+
 def test_unverifiable_draft_falls_back_to_quoting_the_evidence(corpus_index):
     bot, _ = answerer(corpus_index, "The strike lasted nine weeks and cost 4 billion.")
-    result = bot.ask("What had been waiting at sea during the strike?")
+    result = bot.ask("What had been waiting at sea during the strike?", ANY)
     assert result.mode == "extractive"
     assert result.citations and "60 ships" in " ".join(c.text for c in result.citations)
     assert "4 billion" not in result.answer
+
+
+def test_open_answers_carry_their_measured_rate_and_a_quote_is_withheld_by_default(corpus_index):
+    verified, _ = answerer(corpus_index, "The union accepted a pay rise of 6.5 percent over two years [3].")
+    given = verified.ask("What did the union accept?")
+    assert given.mode == "generated" and given.confidence == read.open_confidence("generated")
+    quoting, _ = answerer(corpus_index, "The strike lasted nine weeks and cost 4 billion.")
+    shown = quoting.ask("What had been waiting at sea during the strike?", ANY)
+    assert shown.mode == "extractive" and shown.confidence == read.open_confidence("extractive")
+    assert read.open_confidence("extractive") < AnswerOptions().answer_threshold <= given.confidence
+    withheld = quoting.ask("What had been waiting at sea during the strike?")
+    assert withheld.abstained and any("60 ships" in c.text for c in withheld.closest)
 
 
 def test_failed_draft_gets_a_second_narrow_try_from_the_best_sentence(corpus_index):
@@ -179,13 +195,13 @@ def test_failed_draft_gets_a_second_narrow_try_from_the_best_sentence(corpus_ind
 
 def test_second_try_that_only_copies_the_sentence_is_labelled_a_quote(corpus_index):
     bot, _ = answerer(corpus_index, "It cost 4 billion.", "About 60 ships had been waiting at sea.")
-    result = bot.ask("What had been waiting at sea during the strike?")
+    result = bot.ask("What had been waiting at sea during the strike?", ANY)
     assert result.mode == "extractive"
 
 
 def test_second_try_that_invents_falls_back_to_the_quote(corpus_index):
     bot, _ = answerer(corpus_index, "It cost 4 billion.", "About 75 ships were waiting.")
-    result = bot.ask("What had been waiting at sea during the strike?")
+    result = bot.ask("What had been waiting at sea during the strike?", ANY)
     assert result.mode == "extractive" and "75" not in result.answer
 
 

@@ -223,3 +223,13 @@ def test_risk_coverage_uses_the_answers_kept_before_the_threshold():
     assert curve[0.0]["coverage"] == 1.0 and curve[0.0]["wrong_answer_rate"] == round(1 / 3, 4)
     assert curve[0.5]["coverage"] == 0.5 and curve[0.5]["wrong_answer_rate"] == 0.0
     assert curve[0.9]["selective_accuracy"] == 1.0
+
+
+def test_open_answer_rates_are_smoothed_shares_right_per_mode():
+    from eval.calibrate import open_answer_rates
+
+    rows = [{"open": "generated", "right": r} for r in (True, True, True, False)]
+    rows += [{"open": "extractive", "right": False}]
+    rates = open_answer_rates(rows)
+    assert rates["generated"] == {"answers": 4, "right": 3, "probability": round(4 / 6, 4)}
+    assert rates["extractive"]["probability"] == round(1 / 3, 4)

@@ -95,6 +95,19 @@ def test_a_person_the_question_names_in_part_is_not_the_answer():
     assert choice is not None and choice.text == "Ines Varga"
 
 
+def test_a_question_asking_for_several_gets_the_names_joined_by_and():
+    evidence = [ev("Ostrava and Brno will share the 2031 regatta, the sailing federation said.")]
+    several = read.choose(analyse("Which cities will share the 2031 regatta?"), evidence)
+    assert several is not None and several.text == "Ostrava and Brno"
+    one = read.choose(
+        analyse("Which city will host the 2031 regatta?"), [ev("Ostrava will host the 2031 regatta.")]
+    )
+    assert one is not None and one.text == "Ostrava"
+    pair = [ev("The famous eagle pair, Ines and Tomas, have welcomed two chicks.")]
+    named = read.choose(analyse("Which eagles welcomed two chicks?"), pair)
+    assert named is not None and named.text == "Ines and Tomas"
+
+
 def test_one_value_per_slot_even_when_the_sentence_names_two():
     query = analyse("Which council voted to keep the tram line?")
     evidence = [ev("Marlow Council voted to keep the tram line, while Denby Council voted to close it.")]
