@@ -181,8 +181,8 @@ def _trim(query: Query, chunk: Span) -> Span | None:
 
 def _own_words(query: Query, text: str, label: str = "") -> bool:
     """A span made only of the question's words restates the question; it answers nothing. Nor does
-    a person the question names, in full or in part ("Marco Rubio" when it asks who stood beside
-    Rubio, or beside "him" after a question about Rubio): the asked person is someone else."""
+    a person the question names, in full or in part ("Tom Hale" when it asks who stood beside
+    Hale, or beside "him" after a question about Hale): the asked person is someone else."""
     terms = t.content_terms(text)
     if not terms or terms <= query.words:
         return True

@@ -86,6 +86,14 @@ def test_no_resident_when_keep_warm_is_zero_and_an_idle_one_exits(setup):
     assert not list(run.glob("*/*.sock"))
 
 
+def test_an_unusable_run_directory_only_means_no_resident(setup, tmp_path):
+    _, index, env = setup
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("", encoding="utf-8")
+    answer = ask(index, {**env, "XDG_RUNTIME_DIR": str(blocked)})
+    assert answer["mode"] and "31 percent" not in passages(answer)
+
+
 def test_askers_share_a_resident_only_with_the_same_settings(tmp_path):
     from rag.settings import Settings
     from ui.resident import key

@@ -87,6 +87,13 @@ def _connect(path: Path) -> socket.socket | None:
     return sock
 
 
+def _alive(path: Path) -> bool:
+    sock = _connect(path)
+    if sock is not None:
+        sock.close()
+    return sock is not None
+
+
 def _send(sock: socket.socket, message: dict[str, Any]) -> None:
     sock.sendall(json.dumps(message, ensure_ascii=False).encode("utf-8") + b"\n")
 
@@ -97,7 +104,10 @@ def ask(
     """The answer (as `Answer.to_json`) from a resident process with these settings, `options` being
     `App.answer_options`' arguments; None when there is none, or it went away mid-answer: the
     caller then answers in its own process."""
-    sock = _connect(socket_path(settings))
+    try:
+        sock = _connect(socket_path(settings))
+    except OSError:  # no usable run directory: every question is answered in its own process
+        return None
     if sock is None:
         return None
     with sock:
@@ -116,11 +126,18 @@ def ask(
 
 
 def leave_behind(settings: Settings) -> None:
-    """Start a resident process for these settings unless one is there or they ask for none."""
-    if settings.keep_warm_s <= 0 or _connect(socket_path(settings)) is not None:
+    """Start a resident process for these settings unless one is there or they ask for none. A
+    run directory that cannot be made only means that none is started."""
+    if settings.keep_warm_s <= 0:
         return
-    folder = run_dir()
-    with (folder / f"{key(settings)}.log").open("wb") as log:
+    try:
+        if _alive(socket_path(settings)):
+            return
+        folder = run_dir()
+        log = (folder / f"{key(settings)}.log").open("wb")
+    except OSError:
+        return
+    with log:
         child = subprocess.Popen(
             [sys.executable, "-m", "ui.resident"],
             stdin=subprocess.PIPE,
@@ -238,7 +255,7 @@ class Resident:
 def listen(path: Path) -> socket.socket | None:
     """The socket, bound before the models load: an asker arriving meanwhile waits for this process
     instead of loading them a second time. None when another resident already listens there."""
-    if _connect(path) is not None:
+    if _alive(path):
         return None
     path.unlink(missing_ok=True)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
