@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import time
 from pathlib import Path
 
@@ -64,6 +65,13 @@ def test_a_resident_answers_later_asks_and_sees_what_an_ingest_adds(setup):
     assert "31 percent" in passages(after)
     [resident] = residents(env)
     assert resident["answered"] == 2 and resident["pid"] == residents(env)[0]["pid"]
+    # A connection that sends no JSON does not end it.
+    [path] = Path(env["XDG_RUNTIME_DIR"]).glob("*/*.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as junk:
+        junk.connect(str(path))
+        junk.sendall(b"not json\n")
+        junk.recv(1)
+    assert [r["pid"] for r in residents(env)] == [resident["pid"]]
     # An error is the asker's one line, as without a resident; the resident serves on.
     empty = rag("ask", "  ", "--index", str(index), env=env)
     assert empty.returncode == 1 and empty.stderr.strip().startswith("error: the question is empty")

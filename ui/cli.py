@@ -219,10 +219,15 @@ class DraftStream:
         self.text = ""
 
 
-def answer_options(app: Any, k: int | None, doc: str | None, since: str | None, until: str | None) -> Any:
+def option_args(k: int | None, doc: str | None, since: str | None, until: str | None) -> dict[str, Any]:
+    """`App.answer_options`' arguments from the flags: checked here, built where the App is."""
     if k is not None and k < 1:
         raise click.BadParameter("must be at least 1", param_hint="-k")
-    return app.answer_options(k=min(k, 50) if k else None, doc=doc, since=since, until=until)
+    return {"k": min(k, 50) if k else None, "doc": doc, "since": since, "until": until}
+
+
+def answer_options(app: Any, k: int | None, doc: str | None, since: str | None, until: str | None) -> Any:
+    return app.answer_options(**option_args(k, doc, since, until))
 
 
 @cli.command()
@@ -248,10 +253,8 @@ def ask(
     from rag.settings import load_settings
     from ui import resident
 
-    if k is not None and k < 1:
-        raise click.BadParameter("must be at least 1", param_hint="-k")
+    options = option_args(k, doc, since, until)
     settings = load_settings(**flags)
-    options = {"k": min(k, 50) if k else None, "doc": doc, "since": since, "until": until}
     stream = DraftStream(sys.stdout.isatty() and not as_json)
     data = resident.ask(settings, question, options, stream) if settings.keep_warm_s > 0 else None
     if data is None:

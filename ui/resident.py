@@ -248,8 +248,8 @@ class Resident:
                 try:
                     if not self.handle(conn):
                         return
-                except OSError:
-                    pass  # the asker went away (Ctrl-C); the next one is served as usual
+                except (OSError, ValueError):
+                    pass  # the asker went away (Ctrl-C) or sent no JSON; the next one is served as usual
 
 
 def listen(path: Path) -> socket.socket | None:
