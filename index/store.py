@@ -159,6 +159,26 @@ class WriterLock:
         return False
 
 
+def index_stamp(index_dir: Path) -> tuple[tuple[str, int, int], ...]:
+    """Changes whenever a writer commits (the manifest and the BM25 index are rewritten): a
+    long-lived reader compares it to learn that another process changed the index."""
+    files = [index_dir / "manifest.json", *sorted((index_dir / "lexical").glob("*"))]
+    out = []
+    for f in files:
+        with contextlib.suppress(OSError):
+            st = f.stat()
+            out.append((f.name, st.st_mtime_ns, st.st_size))
+    return tuple(out)
+
+
+def forget_open_indexes() -> None:
+    """Drop chromadb's per-path systems, so that the next client reads the files anew (chromadb
+    keeps one in-memory view per path for the life of the process otherwise)."""
+    from chromadb.api.client import SharedSystemClient
+
+    SharedSystemClient.clear_system_cache()
+
+
 def damaged(index_dir: Path, what: str) -> DamagedIndexError:
     return DamagedIndexError(
         f"the index {index_dir} is damaged: {what}",

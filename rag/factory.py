@@ -12,7 +12,7 @@ from index.errors import ModelFileError, UserError
 from index.ingest import IngestReport
 from index.ingest import ingest as run_ingest
 from index.progress import ProgressMode
-from index.store import ChromaStore, DocRecord, WriterLock
+from index.store import ChromaStore, DocRecord, WriterLock, forget_open_indexes, index_stamp
 from rag.answer import Answerer, AnswerOptions
 from rag.llm import ChatModel, LlamaChatModel, OpenAIChatModel, gpu_offload_supported
 from rag.retrieve import Retriever
@@ -27,6 +27,7 @@ class App:
         self, settings: Settings, embedder: Embedder | None = None, chat: ChatModel | None = None
     ) -> None:
         self.settings = settings
+        self._index_stamp = index_stamp(settings.index_dir) if not settings.chroma_url else ()
         if embedder is not None:
             self.__dict__["embedder"] = embedder
         if chat is not None:
@@ -200,6 +201,17 @@ class App:
         """Drop readers built on the old index state (their BM25 and manifest views are stale)."""
         for name in ("answerer", "summarizer"):
             self.__dict__.pop(name, None)
+        if not self.settings.chroma_url:
+            self._index_stamp = index_stamp(self.settings.index_dir)
+
+    def follow_index(self) -> None:
+        """Read the index anew when another process (an ingest, `rag docs rm`) changed it since this
+        App last read it; the models stay loaded. Long-lived shells (the page, the resident
+        `rag ask`) call it before each request."""
+        if self.settings.chroma_url or index_stamp(self.settings.index_dir) == self._index_stamp:
+            return
+        forget_open_indexes()
+        self.reopen()
 
     def use_chat_model(self, path: Path) -> None:
         """Switch the shared chat model (the UI's settings tab); the old one is freed."""

@@ -330,3 +330,28 @@ def test_the_summaries_tab_shows_each_event_as_it_is_written(app, small_index):
     assert len(turns) == 1 and "turn-sources" in sources
     error, *_ = next(iter(web.summarize("One article", None, "", "", "", 0, [])))
     assert "no article chosen" in error and "pick one from the list" in error
+
+
+def test_the_page_reads_an_article_another_process_ingested(app, tmp_path):
+    """`rag ingest` in a terminal while the page is open: the next question and summary use it."""
+    from rag.factory import App
+    from tests.helpers import SAMPLE_CORPUS, rag
+    from ui.web import WebApp
+
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    for path in SAMPLE_CORPUS.glob("*.txt"):
+        if path.name != "reservoir-drought.txt":
+            shutil.copy(path, articles / path.name)
+    index = tmp_path / "index"
+    assert rag("ingest", str(articles), "--index", str(index), "--quiet").returncode == 0
+    web = WebApp(App(app.settings.model_copy(update={"index": index}), embedder=app.embedder, chat=app.chat))
+    question = "To what share of its capacity did the Harlow Reservoir fall?"
+    before = web.app.answerer.ask(question)
+    assert "31 percent" not in " ".join(c.text for c in before.citations + before.closest)
+    shutil.copy(SAMPLE_CORPUS / "reservoir-drought.txt", articles)
+    assert rag("ingest", str(articles), "--index", str(index), "--quiet").returncode == 0
+    final, *_ = list(web.summarize("One article", "reservoir-drought", "", "", "", 0, []))[-1]
+    assert "Harlow" in final and "error" not in final.lower()
+    after = web.app.answerer.ask(question)
+    assert "31 percent" in " ".join(c.text for c in after.citations + after.closest)

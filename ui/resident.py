@@ -169,13 +169,6 @@ def residents(stop: bool = False, index: Path | None = None) -> list[dict[str, A
 # -- the resident side --------------------------------------------------------------------------------
 
 
-def index_stamp(settings: Settings) -> tuple[tuple[str, int, int], ...]:
-    """Changes whenever an ingest or a removal commits (the manifest and the BM25 index are rewritten)."""
-    index = settings.index_dir
-    files = [index / "manifest.json", *sorted((index / "lexical").glob("*"))]
-    return tuple((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in files if f.is_file())
-
-
 class Resident:
     """Serves the askers of one settings key, one question at a time."""
 
@@ -186,7 +179,6 @@ class Resident:
         self.server = server
         self.app = App(settings)
         self.app.answerer.load()
-        self.stamp = index_stamp(settings)
         self.answered = 0
         self.last = time.monotonic()
 
@@ -200,16 +192,6 @@ class Resident:
             "keep_warm_s": self.settings.keep_warm_s,
         }
 
-    def fresh(self) -> None:
-        """Read the index anew when another process changed it; the models stay loaded."""
-        stamp = index_stamp(self.settings)
-        if stamp != self.stamp:
-            from chromadb.api.client import SharedSystemClient
-
-            SharedSystemClient.clear_system_cache()  # chromadb keeps one view per path otherwise
-            self.app.reopen()
-            self.stamp = stamp
-
     def handle(self, conn: socket.socket) -> bool:
         """One request; False when asked to stop."""
         request = next(_lines(conn), None)
@@ -221,7 +203,7 @@ class Resident:
             return not stop
         stream = (lambda token: _send(conn, {"token": token})) if request.get("stream") else None
         try:
-            self.fresh()
+            self.app.follow_index()
             options = self.app.answer_options(**request["options"])
             answer = self.app.answerer.ask(request["ask"], options, on_token=stream)
             _send(conn, {"answer": answer.to_json()})

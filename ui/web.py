@@ -170,6 +170,7 @@ class WebApp:
 
         def work() -> None:
             try:
+                self.app.follow_index()
                 opts = self.app.answer_options(
                     k=int(k),
                     max_tokens=int(max_tokens),
@@ -304,6 +305,7 @@ class WebApp:
         try:
             if scope == "One article" and not doc_id:
                 raise UserError("no article chosen", "pick one from the list")
+            self.app.follow_index()
             docs = self.app.summarizer.select_documents(
                 doc_id if scope == "One article" else None,
                 scope == "Whole library",
