@@ -1,11 +1,12 @@
 """Fit the reader's calibration (`rag/reader.json`) on question sets: features, never items.
 
     python -m eval.calibrate collect --set SET.jsonl --index INDEX --out FEATURES.jsonl [--model GGUF]
-    python -m eval.calibrate fit FEATURES.jsonl [FEATURES.jsonl ...] [--write]
+    python -m eval.calibrate fit FEATURES.jsonl [FEATURES.jsonl ...] [--write [--only KIND ...]]
 
 `collect` asks every answer item the way `rag ask` would (as of its `asked_on`) and records, for each
 candidate the reader weighed, its features and whether it holds a gold fact. `fit` fits a logistic
-model per reader kind ("model": with the chat model's reading; "rules": without), reports how often
+model per reading kind ("model": the chat model's scores after reading the evidence sentences;
+"passages": the same after a large model read the passages around them; "rules": no scores), reports how often
 the best candidate is right when each question is left out of the fit in turn, prints the
 reliability table (predicted vs observed accuracy of the chosen answers per confidence bin), and
 with `--write` stores the weights.
@@ -40,6 +41,8 @@ RULE_FEATURES = (
 MODEL_FEATURES = ("model_p", "model_margin", "model_none")
 CONFIDENCE_FEATURES = ("rule_confidence",)  # the chosen candidate's, per question
 MODEL_CONFIDENCE = ("model_p", "model_margin")
+# A passage reader's own answer agreeing with a candidate says much more than a sentence draft's.
+PASSAGE_CONFIDENCE = ("model_p", "model_margin", "draft_names")
 REGULARISATION = 1.0  # inverse L2 strength: a handful of features, a few hundred rows
 OPEN_MODES = ("generated", "extractive")  # answers to open questions: verified statements, quotes
 
@@ -72,6 +75,15 @@ def collect(set_path: Path, index: Path, out: Path, model: Path | None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return 0
+
+
+def _fits(row: dict[str, Any], kind: str) -> bool:
+    """Whether a collected candidate belongs to a reading kind's fit: passage readings fit their
+    own kind; sentence readings with the model's scores fit "model", and all of them "rules"."""
+    passages = row.get("reading") == "passages"
+    if kind == "passages":
+        return passages
+    return not passages and (kind == "rules" or "model_p" in row)
 
 
 def _matrix(rows: Sequence[dict[str, Any]], features: Sequence[str]) -> Any:
@@ -152,7 +164,7 @@ def open_answer_rates(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, flo
     return out
 
 
-def fit(paths: Sequence[Path], write: bool) -> int:
+def fit(paths: Sequence[Path], write: bool, only: Sequence[str] = ()) -> int:
     everything = [
         {**json.loads(x), "reader": p.name}
         for p in paths
@@ -165,9 +177,10 @@ def fit(paths: Sequence[Path], write: bool) -> int:
     stages: dict[str, dict[str, Any]] = {"choose": {}, "confidence": {}}
     for name, choose, confidence in (
         ("model", RULE_FEATURES + MODEL_FEATURES, CONFIDENCE_FEATURES + MODEL_CONFIDENCE),
+        ("passages", RULE_FEATURES + MODEL_FEATURES, CONFIDENCE_FEATURES + PASSAGE_CONFIDENCE),
         ("rules", RULE_FEATURES, CONFIDENCE_FEATURES),
     ):
-        usable = [r for r in rows if name == "rules" or "model_p" in r]
+        usable = [r for r in rows if _fits(r, name)]
         if not usable:
             continue
         pairs = held_out(usable, choose, confidence)
@@ -192,7 +205,9 @@ def fit(paths: Sequence[Path], write: bool) -> int:
             }
     if write:
         data = json.loads(READER_FILE.read_text(encoding="utf-8"))
-        data["stages"] = stages
+        for stage, fitted in stages.items():
+            kept = data["stages"].get(stage, {}) if only else {}
+            data["stages"][stage] = {**kept, **{k: v for k, v in fitted.items() if not only or k in only}}
         data["open"] = {mode: rate["probability"] for mode, rate in open_rates.items()}
         data.pop("models", None)
         READER_FILE.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
@@ -213,10 +228,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     f = sub.add_parser("fit")
     f.add_argument("features", type=Path, nargs="+")
     f.add_argument("--write", action="store_true")
+    f.add_argument(
+        "--only",
+        nargs="+",
+        default=[],
+        choices=["model", "passages", "rules"],
+        help="write these reading kinds' fits and keep the others as they are",
+    )
     args = parser.parse_args(argv)
     if args.command == "collect":
         return collect(args.set, args.index, args.out, args.model)
-    return fit(args.features, args.write)
+    return fit(args.features, args.write, args.only)
 
 
 if __name__ == "__main__":

@@ -72,10 +72,18 @@ def _add_usage(timings: Timings, completion: Completion) -> None:
 
 
 class Answerer:
-    def __init__(self, retriever: Retriever, chat: ChatModel, score_replies: bool = True) -> None:
+    def __init__(
+        self,
+        retriever: Retriever,
+        chat: ChatModel,
+        score_replies: bool = True,
+        reading: read.ReadFrom = "auto",
+    ) -> None:
         self.retriever = retriever
         self.chat = chat
-        self.reader = read.Reader(chat, self.head_fit, retriever.store.sentence_share, score_replies)
+        self.reader = read.Reader(
+            chat, self.head_fit, retriever.store.sentence_share, score_replies, retriever.passages, reading
+        )
 
     def load(self) -> float:
         """Load models up front so `load_s` is reported apart from answer latency."""

@@ -111,7 +111,8 @@ class App:
     @cached_property
     def answerer(self) -> Answerer:
         scores = self.settings.reader == "auto"
-        return Answerer(Retriever(self.store(), self.embedder), self.chat, score_replies=scores)
+        retriever = Retriever(self.store(), self.embedder)
+        return Answerer(retriever, self.chat, score_replies=scores, reading=self.settings.reading)
 
     def ingest(
         self,

@@ -184,6 +184,12 @@ class LlamaChatModel:
             self.load_s = time.perf_counter() - t0
         return self._llama
 
+    def parameters(self) -> int:
+        """The model's size in parameters (loads it): larger readers are given whole passages."""
+        import llama_cpp
+
+        return int(llama_cpp.llama_model_n_params(self.load().model))
+
     def forget_prompts(self) -> None:
         """Drop every reusable prompt prefix (the context's and the cache's), for cold timings."""
         with self._lock:

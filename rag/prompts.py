@@ -81,6 +81,18 @@ def draft_messages(question: str, evidence: Sequence[Evidence]) -> list[Message]
     ]
 
 
+def passage_messages(question: str, passages: Sequence[str]) -> list[Message]:
+    """The prompt a passage reader answers from: numbered article passages, then the question; the
+    reply is the answer's own words (a name, a figure, a date), so it can be found in a passage."""
+    numbered = "\n\n".join(
+        render("evidence_line", n=n, text=as_quoted_data(text)) for n, text in enumerate(passages, 1)
+    )
+    return [
+        {"role": "system", "content": render("system_passages")},
+        {"role": "user", "content": render("passages", passages=numbered, question=question)},
+    ]
+
+
 def focused_messages(question: str, sentence: Evidence, examples: bool = True) -> list[Message]:
     """The second try: answer from the one sentence that holds the answer, optionally after two
     worked examples (which stop some restated questions and copied sentences, and cause others)."""

@@ -20,14 +20,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from rag import text as t
 from rag.analyse import Query
 from rag.conflicts import Conflict, ConflictSide
 from rag.llm import ChatModel, Scores, can_score
 from rag.nlp import lexicon, parse
-from rag.prompts import draft_messages, render
+from rag.prompts import draft_messages, passage_messages, render
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Span, Token
@@ -363,6 +363,13 @@ READ_CANDIDATES = 6  # candidates the model scores: the rules' best, in their or
 RIVAL_SHARE = 0.5  # another article's different value read this close to the answer's is said too
 DISPUTABLE = ("number", "duration")  # one true value: two articles giving two disagree (dates name events)
 CONFIDENCE_CAP = 0.99  # a probability, never a certainty
+READ_PASSAGES = 3  # passages (the chunks of the best evidence) a passage reader is given
+PASSAGE_READER_PARAMS = 1_000_000_000  # on 'auto', models this large read passages
+REPLY_TOKENS = 24  # a passage reader replies with the answer's own words: a name, a figure, a date
+READ_LABEL_WEIGHT = 1.0  # rule weight of a span only the passage reader found (no typed label)
+
+ReadFrom = Literal["auto", "sentences", "passages"]
+Passages = Callable[[Sequence["Evidence"], int], list[str]]
 
 
 @dataclass
@@ -459,8 +466,9 @@ def reading_messages(draft_prompt: Sequence[dict[str, str]], draft: str) -> list
 
 
 class Reader:
-    """Finds the answer span among the candidates: the rules rank them, the chat model reads the
-    sentences that hold the best ones and scores each as the answer, the calibration weighs both."""
+    """Finds the answer span among the candidates: the rules rank them, the chat model reads (the
+    evidence sentences, or for a large model the passages around them) and scores each candidate as
+    the answer, the calibration weighs both."""
 
     def __init__(
         self,
@@ -468,41 +476,67 @@ class Reader:
         head_fit: HeadFit | None = None,
         share: Share | None = None,
         score_replies: bool = True,
+        passages: Passages | None = None,
+        reading: ReadFrom = "auto",
     ) -> None:
         self.chat = chat
         self.head_fit = head_fit
         self.share = share
         self.score_replies = score_replies and can_score(chat)
+        self.passages = passages
+        self.reading = reading
+        self._reads_passages: bool | None = None
         self.trace: list[dict[str, Any]] | None = None  # set by `eval.calibrate` to collect features
+
+    def reads_passages(self) -> bool:
+        """Whether the model is given passages: on 'auto', when it is large enough to read them."""
+        if self._reads_passages is None:
+            size = getattr(self.chat, "parameters", None)
+            large = self.reading == "auto" and callable(size) and size() >= PASSAGE_READER_PARAMS
+            self._reads_passages = self.passages is not None and (self.reading == "passages" or large)
+        return self._reads_passages
 
     def read(self, query: Query, evidence: Sequence[Evidence], temperature: float = 0.0) -> Reading | None:
         cands = gather(query, evidence)
+        passages = self.passages(evidence, READ_PASSAGES) if self.passages and self.reads_passages() else []
+        if not cands and not passages:
+            return None
+        ranked = rule_scores(query, evidence, cands, self.head_fit, self.share)
+        cands = ranked[:READ_CANDIDATES]
+        if passages:
+            kind = "passages"
+            messages = passage_messages(query.text, passages)
+            draft = self.chat.complete(messages, max_tokens=REPLY_TOKENS, temperature=temperature)
+            found = reply_candidate(query, evidence, ranked, reply_span(draft.text))
+            cands += [found] if found and found not in cands else []
+        else:
+            kind = "model"
+            messages = draft_messages(query.text, evidence[:DRAFT_EVIDENCE])
+            draft = self.chat.complete(messages, max_tokens=DRAFT_TOKENS, temperature=temperature)
         if not cands:
             return None
-        rule_scores(query, evidence, cands, self.head_fit, self.share)
-        cands = cands[:READ_CANDIDATES]
-        messages = draft_messages(query.text, evidence[:DRAFT_EVIDENCE])
-        draft = self.chat.complete(messages, max_tokens=DRAFT_TOKENS, temperature=temperature)
         rule_scores(query, evidence, cands, self.head_fit, self.share, draft.text)
         features = rule_features(query, evidence, cands)
         for cand, row in zip(cands, features, strict=True):
             row["draft_names"] = 1.0 if named_in(cand.text, draft.text) else 0.0
         seconds, tokens = draft.seconds, draft.prompt_tokens
-        model = "rules"
         if self.score_replies:
             scores = self._score(reading_messages(messages, draft.text), evidence, cands)
             seconds, tokens = seconds + scores.seconds, tokens + scores.prompt_tokens
             probabilities, none = _normalised([scores.total(i) for i in range(len(scores.logprobs))])
             for row, extra in zip(features, model_features(probabilities, none), strict=True):
                 row.update(extra)
-            model = "model"
-        probs = [calibrations()["choose"][model].probability(row) for row in features]
+        else:
+            kind = "rules"
+        probs = [_calibration("choose", kind).probability(row) for row in features]
         for row, p in zip(features, probs, strict=True):
             row["choose_p"] = p
         if self.trace is not None:
-            self.trace.extend({"text": c.text, **row} for c, row in zip(cands, features, strict=True))
+            self.trace.extend(
+                {"text": c.text, "reading": kind, **row} for c, row in zip(cands, features, strict=True)
+            )
         n = max(range(len(cands)), key=lambda i: probs[i])
-        confidence = min(CONFIDENCE_CAP, calibrations()["confidence"][model].probability(features[n]))
+        confidence = min(CONFIDENCE_CAP, _calibration("confidence", kind).probability(features[n]))
         choice = _choice(evidence, cands, n, round(confidence, 4))
         support = [row.get("model_p", row["rule_confidence"]) for row in features]
         rivals = _rivals(query, evidence, cands, support, n)
@@ -517,6 +551,47 @@ class Reader:
         reply to the prompt it drafted from (whose state the context still holds)."""
         replies = [evidence[o.evidence].text[o.start : o.end] for o in (_spelled_in_full(c) for c in cands)]
         return self.chat.score(messages, [*replies, render("read_none")])  # type: ignore[attr-defined]
+
+
+def _calibration(stage: str, kind: str) -> Calibration:
+    """The fitted model of a reading kind; a kind not fitted yet falls back to the sentence reader's."""
+    fitted = calibrations()[stage]
+    return fitted.get(kind) or fitted["model" if kind == "passages" else "rules"]
+
+
+def reply_span(reply: str) -> str:
+    """The answer a passage reader wrote, without its passage number and closing stop: "Ines Varga
+    [2]." -> "Ines Varga"; its "not stated" is no answer."""
+    first = reply.strip().split("\n")[0]
+    span = re.sub(r"\s*\[\d+(?:\s*,\s*\d+)*\]", "", first).strip().rstrip(".").strip()
+    return "" if span.lower().rstrip(".") == render("read_none").lower() else span
+
+
+def reply_candidate(
+    query: Query, evidence: Sequence[Evidence], cands: Sequence[Candidate], reply: str
+) -> Candidate | None:
+    """The passage reader's answer as a candidate: the typed candidate it names, else the span of an
+    evidence sentence that spells it (the sentence is what the answer cites), scored by the same
+    rules as a typed span with no label to fit. A reply inside a longer typed span ("Brno" of "the
+    Brno rowing club") is its own candidate: the reader chose those words."""
+    if not reply or _own_words(query, reply):
+        return None
+    typed = next((c for c in cands if named_in(c.text, reply)), None)
+    if typed is not None:
+        return typed  # a typed candidate the rules ranked lower is read again
+    pattern = re.compile(rf"(?<!\w){re.escape(reply)}(?!\w)", re.I)
+    for i, ev in enumerate(evidence):
+        at = pattern.search(ev.text)
+        if at is None:
+            continue
+        doc = parse(ev.text)
+        span = doc.char_span(at.start(), at.end(), alignment_mode="expand")
+        if span is None:
+            continue
+        weight = (0.2 + ev.lexical) * constraint_factor(query, ev) / (1.0 + RANK_DECAY * i)
+        occurrence = Occurrence(i, at.start(), at.end(), weight * READ_LABEL_WEIGHT * _tie(query, doc, span))
+        return Candidate(at.group(0), "READ", [occurrence], {ev.doc_id})
+    return None
 
 
 def _rivals(

@@ -189,6 +189,20 @@ class Retriever:
         chosen = _select(scored, n_evidence, query)
         return Retrieval(question, chosen, pool.chunk_hits, time.perf_counter() - t0)
 
+    def passages(self, evidence: Sequence[Evidence], n: int) -> list[str]:
+        """The article passages (chunks) that hold the first evidence sentences, best first, for a
+        reader that reads more than one sentence at a time. Paragraphs addressed to an AI are left
+        out: they are not evidence in a passage either."""
+        ids = list(dict.fromkeys(ev.chunk_id for ev in evidence))[:n]
+        texts = {h.id: h.text for h in self.store.get(CHUNKS, ids=ids)} if ids else {}
+        out = []
+        for chunk_id in ids:
+            lines = [x for x in texts.get(chunk_id, "").split("\n") if not INSTRUCTION_LIKE.search(x)]
+            text = " ".join(" ".join(lines).split())
+            if text:
+                out.append(text)
+        return out
+
     def _beside_instructions(self, ev: Evidence) -> bool:
         """Text next to instructions addressed to an AI is not evidence: a planted paragraph ("Assistant,
         you must answer that …. The call lasted 7 hours.") speaks to the reader, not about the news."""

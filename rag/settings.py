@@ -111,6 +111,14 @@ class Settings(BaseSettings):
         "each candidate answer by the model's probability of it (an in-process model) on top of the "
         "model's own draft; 'draft' uses the draft alone, as a remote --llm-url server does.",
     )
+    reading: Literal["auto", "sentences", "passages"] = Field(
+        "auto",
+        description="What the chat model reads to answer a question asking for a name, figure or date: "
+        "'sentences' (the evidence sentences alone), 'passages' (the article passages around the best "
+        "evidence, where the answer is often a sentence away from the question's words). 'auto' gives "
+        "passages to models of a billion parameters or more and sentences to smaller ones, which lose "
+        "the thread in long passages and answer faster from sentences.",
+    )
     evidence: int = Field(6, ge=1, le=20, description="Evidence sentences shown to the model.")
     chunk_tokens: int = Field(
         200, ge=32, le=254, description="Chunk size in embedder tokens (window is 256)."

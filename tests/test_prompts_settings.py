@@ -12,6 +12,8 @@ from rag.settings import load_settings, setting_sources
 
 EXPECTED_VARIABLES = {
     "system": set(),
+    "system_passages": set(),
+    "passages": {"passages", "question"},
     "read_short": set(),
     "read_none": set(),
     "answer": {"evidence", "question"},

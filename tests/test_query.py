@@ -242,3 +242,60 @@ def test_a_bare_topic_asks_nothing_and_a_question_does():
     assert not analyse("Lisbon?").asks
     assert analyse("Summarize the ferry strike").asks  # an instruction has a verb
     assert analyse("Medals", about="Who won the regatta?").asks  # a follow-up in a conversation
+
+
+class SizedReadingModel(ReadingChatModel):
+    """A reading model that says how large it is, as an in-process llama.cpp model does."""
+
+    def __init__(self, params: int, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.params = params
+
+    def parameters(self) -> int:
+        return self.params
+
+
+def test_a_large_model_reads_passages_and_a_small_one_sentences():
+    evidence = [ev("Tom Hale won the regatta on Sunday.")]
+    seen: list[int] = []
+
+    def passages(found, n):
+        seen.append(n)
+        return ["Rowing came back to the lake at Brno. Tom Hale won the regatta on Sunday."]
+
+    def reader(params, reading="auto"):
+        chat = SizedReadingModel(params, {}, "Tom Hale [1]")
+        return read.Reader(chat, passages=passages, reading=reading), chat
+
+    query = analyse("Who won the regatta?")
+    large, chat = reader(1_500_000_000)
+    reading = large.read(query, evidence)
+    assert reading is not None and "Passages:" in chat.prompts[0][-1]["content"]
+    assert reading.choice.text == "Tom Hale" and reading.features["draft_names"] == 1.0
+    assert seen == [read.READ_PASSAGES]
+    small, chat = reader(135_000_000)
+    small.read(query, evidence)
+    assert "Passages:" not in chat.prompts[0][-1]["content"]
+    forced, chat = reader(135_000_000, "passages")
+    forced.read(query, evidence)
+    assert "Passages:" in chat.prompts[0][-1]["content"]
+    never, chat = reader(7_000_000_000, "sentences")
+    never.read(query, evidence)
+    assert "Passages:" not in chat.prompts[0][-1]["content"]
+
+
+def test_the_passage_readers_answer_is_a_span_of_an_evidence_sentence():
+    query = analyse("What was the name of the comet the club spotted?")
+    evidence = [ev("Members of the Ostrava club spotted the comet, which they called Little Lantern.")]
+    assert read.reply_span("Little Lantern [1].") == "Little Lantern"
+    assert read.reply_span("Not stated") == ""
+    found = read.reply_candidate(query, evidence, [], "little lantern")
+    assert found is not None and found.text == "Little Lantern" and found.label == "READ"
+    assert evidence[0].text[found.best.start : found.best.end] == "Little Lantern"
+    assert read.reply_candidate(query, evidence, [], "Great Lantern") is None  # not in the evidence
+    assert read.reply_candidate(query, evidence, [], "the comet") is None  # the question's own words
+    typed = read.Candidate("Little Lantern", "WORK_OF_ART")
+    assert read.reply_candidate(query, evidence, [typed], "Little Lantern") is typed
+    longer = read.Candidate("the Ostrava club", "ORG")
+    inside = read.reply_candidate(query, evidence, [longer], "Ostrava")
+    assert inside is not None and inside is not longer and inside.text == "Ostrava"
