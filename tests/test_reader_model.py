@@ -58,3 +58,24 @@ def test_scores_survive_generation_in_between(app):
     assert all(
         abs(a - b) < 1e-3 for xs, ys in zip(first, again, strict=True) for a, b in zip(xs, ys, strict=True)
     )
+
+
+def test_the_default_model_reads_sentences_and_a_passage_reading_runs_end_to_end(app, seeds_index):
+    """The 135M model is below the passage readers' size, so 'auto' gives it sentences; told to read
+    passages, it reads the seeds' chunks through the real model and index and answers or abstains
+    with citations of evidence sentences (never of text it was not shown)."""
+    from index.store import ChromaStore
+    from rag.answer import Answerer, AnswerOptions
+    from rag.read import PASSAGE_READER_PARAMS, Reader
+    from rag.retrieve import Retriever
+
+    assert 100_000_000 < app.chat.parameters() < PASSAGE_READER_PARAMS
+    assert not Reader(app.chat, passages=lambda found, n: ["text"]).reads_passages()
+    store = ChromaStore(seeds_index, app.embedder.name, app.embedder.dimension)
+    bot = Answerer(Retriever(store, app.embedder), app.chat, reading="passages")
+    assert bot.reader.reads_passages()
+    answer = bot.ask("How long did the July call last?", AnswerOptions(answer_threshold=0.0))
+    assert answer.mode in ("span", "abstained")
+    for citation in answer.citations:
+        text = store.document_text(citation.doc_id)
+        assert text[citation.start : citation.end] == citation.text
