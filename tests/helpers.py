@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -44,6 +45,19 @@ def rag(
     return subprocess.run(
         [*RAG, *args], capture_output=True, text=True, env=full_env, cwd=ROOT, timeout=timeout
     )
+
+
+def sample_index_without(tmp_path: Path, left_out: str) -> tuple[Path, Path]:
+    """The sample articles but one, copied to a folder and ingested by `rag ingest` (a new process):
+    tests then add the missing article from outside and check that it is seen."""
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    for path in SAMPLE_CORPUS.glob("*.txt"):
+        if path.name != left_out:
+            shutil.copy(path, articles / path.name)
+    index = tmp_path / "index"
+    assert rag("ingest", str(articles), "--index", str(index), "--quiet").returncode == 0
+    return articles, index
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], code: int = 1) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import SAMPLE_CORPUS, rag
+from tests.helpers import SAMPLE_CORPUS, rag, sample_index_without
 
 QUESTION = "To what share of its capacity did the Harlow Reservoir fall?"
 
@@ -20,13 +20,7 @@ QUESTION = "To what share of its capacity did the Harlow Reservoir fall?"
 @pytest.fixture
 def setup(tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
     """An index of the sample articles but the reservoir one, and a private run directory."""
-    articles = tmp_path / "articles"
-    articles.mkdir()
-    for path in SAMPLE_CORPUS.glob("*.txt"):
-        if path.name != "reservoir-drought.txt":
-            shutil.copy(path, articles / path.name)
-    index = tmp_path / "index"
-    assert rag("ingest", str(articles), "--index", str(index), "--quiet").returncode == 0
+    articles, index = sample_index_without(tmp_path, "reservoir-drought.txt")
     run = tmp_path / "run"
     run.mkdir()
     return articles, index, {"XDG_RUNTIME_DIR": str(run), "RAG_KEEP_WARM_S": "120"}

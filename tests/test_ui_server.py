@@ -335,16 +335,10 @@ def test_the_summaries_tab_shows_each_event_as_it_is_written(app, small_index):
 def test_the_page_reads_an_article_another_process_ingested(app, tmp_path):
     """`rag ingest` in a terminal while the page is open: the next question and summary use it."""
     from rag.factory import App
-    from tests.helpers import SAMPLE_CORPUS, rag
+    from tests.helpers import SAMPLE_CORPUS, rag, sample_index_without
     from ui.web import WebApp
 
-    articles = tmp_path / "articles"
-    articles.mkdir()
-    for path in SAMPLE_CORPUS.glob("*.txt"):
-        if path.name != "reservoir-drought.txt":
-            shutil.copy(path, articles / path.name)
-    index = tmp_path / "index"
-    assert rag("ingest", str(articles), "--index", str(index), "--quiet").returncode == 0
+    articles, index = sample_index_without(tmp_path, "reservoir-drought.txt")
     web = WebApp(App(app.settings.model_copy(update={"index": index}), embedder=app.embedder, chat=app.chat))
     question = "To what share of its capacity did the Harlow Reservoir fall?"
     before = web.app.answerer.ask(question)
