@@ -116,6 +116,12 @@ def constraint_factor(query: Query, ev: Evidence) -> float:
     return factor
 
 
+def sentence_weight(query: Query, ev: Evidence, rank: int) -> float:
+    """How much a span found in an evidence sentence counts, before its label and its tie to the
+    question: the sentence's match with the question, the constraints it meets, its rank."""
+    return (0.2 + ev.lexical) * constraint_factor(query, ev) / (1.0 + RANK_DECAY * rank)
+
+
 def _spans(query: Query, doc: Doc) -> list[tuple[Span, str, float]]:
     """Spans of the expected type in a sentence, with their label weight."""
     weights: dict[str, float] = lexicon()["label_weights"][query.answer_type]
@@ -230,7 +236,7 @@ def gather(query: Query, evidence: Sequence[Evidence]) -> list[Candidate]:
     """Every typed span of the evidence, merged by spelling, scored by where and how it occurs."""
     found: dict[str, Candidate] = {}
     for i, ev in enumerate(evidence):
-        weight = (0.2 + ev.lexical) * constraint_factor(query, ev) / (1.0 + RANK_DECAY * i)
+        weight = sentence_weight(query, ev, i)
         doc = parse(ev.text)
         spans = _spans(query, doc)
         for span, label, label_w in spans + (_joined(spans) if query.plural else []):
@@ -588,7 +594,7 @@ def reply_candidate(
         span = doc.char_span(at.start(), at.end(), alignment_mode="expand")
         if span is None:
             continue
-        weight = (0.2 + ev.lexical) * constraint_factor(query, ev) / (1.0 + RANK_DECAY * i)
+        weight = sentence_weight(query, ev, i)
         occurrence = Occurrence(i, at.start(), at.end(), weight * READ_LABEL_WEIGHT * _tie(query, doc, span))
         return Candidate(at.group(0), "READ", [occurrence], {ev.doc_id})
     return None
