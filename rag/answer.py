@@ -22,7 +22,7 @@ from rag.compose import add_conflict_notes, merge_slots, quote, render_answer, s
 from rag.conflicts import Conflict, find_conflicts
 from rag.judge import judge
 from rag.llm import ChatModel, Completion, TokenSink
-from rag.nlp import nlp
+from rag.nlp import lexicon, nlp
 from rag.prompts import draft_messages, focused_messages, render
 from rag.records import Answer, Citation, Mode, Timings
 from rag.retrieve import Evidence, Retrieval, Retriever
@@ -32,6 +32,7 @@ from rag.text import content_terms
 MAX_QUESTION_CHARS = 2000
 CANDIDATE_POOL = 12  # evidence sentences searched for candidate answers (the model sees n_evidence)
 HEAD_FIT_SCALE = 0.45  # MiniLM cosine of a noun and a typical instance of it ("river", "Danube")
+KIND_CONTRAST = 2.0  # how steeply a place nearer another kind of place loses its fit to the asked kind
 
 __all__ = ["Answer", "Answerer", "AnswerOptions", "Citation", "Timings", "check_question", "withhold"]
 
@@ -81,6 +82,7 @@ class Answerer:
     ) -> None:
         self.retriever = retriever
         self.chat = chat
+        self._kind_vectors: list[list[list[float]]] | None = None
         self.reader = read.Reader(
             chat, self.head_fit, retriever.store.sentence_share, score_replies, retriever.passages, reading
         )
@@ -257,12 +259,32 @@ class Answerer:
 
     def head_fit(self, head: str, texts: Sequence[str]) -> list[float]:
         """How well each candidate fits the asked-about noun ("which city": London, not Labour),
-        as the embedding similarity scaled so a typical fit reads 1."""
+        as the embedding similarity scaled so a typical fit reads 1; for a kind of place, less when
+        the candidate is nearer another kind ("which state": a country is not one)."""
         vectors = self.retriever.embedder.embed([head, *texts])
         base = vectors[0]
-        return [
-            min(1.0, sum(a * b for a, b in zip(base, v, strict=True)) / HEAD_FIT_SCALE) for v in vectors[1:]
-        ]
+        fits = [min(1.0, _cosine(base, v) / HEAD_FIT_SCALE) for v in vectors[1:]]
+        kinds = self._place_kinds()
+        own = next((n for n, words in enumerate(lexicon()["place_kinds"]) if head.lower() in words), None)
+        if own is None:
+            return fits
+        for n, v in enumerate(vectors[1:]):
+            near = [max(_cosine(w, v) for w in kind) for kind in kinds]
+            rival = max(s for k, s in enumerate(near) if k != own)
+            fits[n] *= min(1.0, near[own] / max(rival, 1e-9)) ** KIND_CONTRAST
+        return fits
+
+    def _place_kinds(self) -> list[list[list[float]]]:
+        """The vectors of the kinds of place that exclude one another (a country, a state, a city…),
+        embedded once per process."""
+        if self._kind_vectors is None:
+            self._kind_vectors = [self.retriever.embedder.embed(words) for words in lexicon()["place_kinds"]]
+        return self._kind_vectors
+
+
+def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    """The embedder's vectors are unit length: their dot product is the cosine."""
+    return sum(x * y for x, y in zip(a, b, strict=True))
 
 
 def _unanswered(query: Query, found: Retrieval) -> Answer:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 
 import pytest
 
@@ -552,3 +553,39 @@ def test_a_passage_reader_never_sees_a_paragraph_addressed_to_an_ai(tmp_path):
     assert "Ines Varga" in prompt[-1]["content"]  # the planted article's other paragraph is read
     assert "nine weeks" not in prompt[-1]["content"] and "must answer" not in prompt[-1]["content"]
     assert "four days" in result.answer and "nine weeks" not in result.answer
+
+
+class KindEmbedder:
+    """Vectors on one axis per kind of place (`place_kinds`), so that a test sets how near a name
+    is to each kind; a word outside the lists points along an axis of its own."""
+
+    name = "kinds"
+    dimension = 16
+
+    def __init__(self, names: dict[str, list[float]]) -> None:
+        self.names = names
+
+    def embed(self, texts):
+        from rag.nlp import lexicon
+
+        kinds = lexicon()["place_kinds"]
+        out = []
+        for text in texts:
+            axis = next((n for n, words in enumerate(kinds) if text.lower() in words), None)
+            own = len(kinds) if axis is None else axis
+            vec = self.names.get(text) or [float(n == own) for n in range(16)]
+            vec = [*vec, *[0.0] * (16 - len(vec))]
+            norm = sum(x * x for x in vec) ** 0.5
+            out.append([x / norm for x in vec])
+        return out
+
+
+def test_a_place_nearer_another_kind_fits_the_asked_kind_less():
+    # axes: country, state, city; Brno reads as a city, Moravia as a state-like division
+    embedder = KindEmbedder({"Brno": [0.1, 0.45, 0.9], "Moravia": [0.1, 0.9, 0.3]})
+    retriever = SimpleNamespace(embedder=embedder, store=SimpleNamespace(sentence_share=None), passages=None)
+    reader = Answerer(retriever, ScriptedChatModel())  # type: ignore[arg-type]
+    brno, moravia = reader.head_fit("state", ["Brno", "Moravia"])
+    assert moravia == 1.0 and brno < 0.5 * moravia
+    # a noun that names no kind of place ("which place") keeps the plain similarity
+    assert reader.head_fit("place", ["Brno", "Moravia"]) == pytest.approx([0.0, 0.0], abs=1e-9)
