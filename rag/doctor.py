@@ -32,6 +32,12 @@ def _loaded_chat_file(settings: Settings) -> Path | str:
         return f"problem: {exc}"
 
 
+def _chat_reads(settings: Settings) -> str:
+    from rag.factory import App
+
+    return App(settings).chat_reads()
+
+
 def _offload_line(model: Path | str, n_gpu_layers: int) -> str:
     if not isinstance(model, Path):
         return "unknown (no chat model file)"
@@ -64,6 +70,7 @@ def diagnose(cli_flags: dict[str, Any]) -> dict[str, dict[str, Any]]:
         models["chat wheel file"] = f"problem: {exc}"
     loaded = _loaded_chat_file(settings)
     models["chat loaded"] = str(loaded) if isinstance(loaded, Path) else loaded
+    models["chat model reads"] = _chat_reads(settings)
     for name, pinned in modelfiles.MINILM_FILES.items():
         try:
             models[f"embedder {name}"] = modelfiles.verify(

@@ -14,7 +14,8 @@ from index.ingest import ingest as run_ingest
 from index.progress import ProgressMode
 from index.store import ChromaStore, DocRecord, WriterLock, forget_open_indexes, index_stamp
 from rag.answer import Answerer, AnswerOptions
-from rag.llm import ChatModel, LlamaChatModel, OpenAIChatModel, gpu_offload_supported
+from rag.llm import ChatModel, LlamaChatModel, OpenAIChatModel, gguf_header, gpu_offload_supported
+from rag.read import describe_reading
 from rag.retrieve import Retriever
 from rag.settings import Settings
 from rag.summarize import Summarizer
@@ -36,6 +37,17 @@ class App:
     @property
     def gpu_layers(self) -> int:
         return self.settings.n_gpu_layers if gpu_offload_supported() else 0
+
+    def chat_reads(self) -> str:
+        """What the chat model reads (sentences or passages) and why, from its GGUF header: said
+        before any question loads the model."""
+        parameters = None
+        if not self.settings.llm_url:
+            try:
+                parameters = gguf_header(self.chat_model_path())[1]
+            except Exception:  # no model file or an unreadable header: the size is unknown
+                parameters = None
+        return describe_reading(self.settings.reading, parameters)
 
     def chat_flash_attn(self) -> bool:
         """Flash attention pays on a GPU; on a CPU llama.cpp decodes this model faster without it."""

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -77,14 +78,21 @@ def llama_backends() -> list[str]:
     return list(dict.fromkeys(re.findall(r"(?:^|\| )([A-Za-z][A-Za-z0-9_]*) : ", info)))
 
 
-def offloaded_layers(model_path: Path, n_gpu_layers: int) -> tuple[int, int]:
-    """(layers llama.cpp puts on the GPU, layers the model has, output layer included), read from the
-    GGUF header without loading the weights."""
+@cache
+def gguf_header(model_path: Path) -> tuple[int, int]:
+    """(layers the model has, output layer included; its parameters), read from the GGUF header
+    without loading the weights: what `rag doctor` and the page say before any question."""
     from gguf import GGUFReader
 
     reader = GGUFReader(str(model_path))
     arch = bytes(reader.fields["general.architecture"].parts[-1]).decode()
-    total = int(reader.fields[f"{arch}.block_count"].parts[-1][0]) + 1
+    layers = int(reader.fields[f"{arch}.block_count"].parts[-1][0]) + 1
+    return layers, sum(int(tensor.n_elements) for tensor in reader.tensors)
+
+
+def offloaded_layers(model_path: Path, n_gpu_layers: int) -> tuple[int, int]:
+    """(layers llama.cpp puts on the GPU, layers the model has, output layer included)."""
+    total = gguf_header(model_path)[0]
     if not gpu_offload_supported() or n_gpu_layers == 0:
         return 0, total
     return (total if n_gpu_layers < 0 else min(n_gpu_layers, total)), total

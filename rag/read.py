@@ -495,11 +495,13 @@ class Reader:
         self.trace: list[dict[str, Any]] | None = None  # set by `eval.calibrate` to collect features
 
     def reads_passages(self) -> bool:
-        """Whether the model is given passages: on 'auto', when it is large enough to read them."""
+        """Whether the model is given passages (`reads_from`)."""
         if self._reads_passages is None:
             size = getattr(self.chat, "parameters", None)
-            large = self.reading == "auto" and callable(size) and size() >= PASSAGE_READER_PARAMS
-            self._reads_passages = self.passages is not None and (self.reading == "passages" or large)
+            parameters = size() if callable(size) and self.reading == "auto" else None
+            self._reads_passages = (
+                self.passages is not None and reads_from(self.reading, parameters) == "passages"
+            )
         return self._reads_passages
 
     def read(self, query: Query, evidence: Sequence[Evidence], temperature: float = 0.0) -> Reading | None:
@@ -557,6 +559,23 @@ class Reader:
         reply to the prompt it drafted from (whose state the context still holds)."""
         replies = [evidence[o.evidence].text[o.start : o.end] for o in (_spelled_in_full(c) for c in cands)]
         return self.chat.score(messages, [*replies, render("read_none")])  # type: ignore[attr-defined]
+
+
+def reads_from(reading: ReadFrom, parameters: int | None) -> Literal["sentences", "passages"]:
+    """What a chat model reads: on 'auto', passages when it is large enough to answer from them in
+    their own words (a model of unknown size, a remote server, reads sentences)."""
+    if reading != "auto":
+        return reading
+    return "passages" if parameters is not None and parameters >= PASSAGE_READER_PARAMS else "sentences"
+
+
+def describe_reading(reading: ReadFrom, parameters: int | None) -> str:
+    """One line for `rag doctor` and the page: what the model reads, and why."""
+    kind = reads_from(reading, parameters)
+    size = f"{parameters / 1e9:.2g} B parameters" if parameters is not None else "size unknown"
+    if reading != "auto":
+        return f"{kind} (reading = {reading})"
+    return f"{kind} ({size}; on 'auto', models of {PASSAGE_READER_PARAMS / 1e9:g} B or more read passages)"
 
 
 def _calibration(stage: str, kind: str) -> Calibration:

@@ -140,6 +140,8 @@ def test_doctor_reports_models_settings_and_index(cli_index):
     layers = report["hardware"]["gpu layers (chat model)"]
     on_gpu = report["hardware"]["gpu offload available"]
     assert layers.startswith("31 of 31") if on_gpu else layers == "0 of 31 (all on the CPU)"
+    # the default model is read from its header as under a billion parameters: it reads sentences
+    assert report["models"]["chat model reads"].startswith("sentences (0.13 B parameters;")
     original = rag("doctor", "--json", "--index", str(cli_index), env={"RAG_CHAT_QUANT": "original"})
     assert json.loads(original.stdout)["models"]["chat loaded"].endswith("Q4_1.gguf")
 

@@ -282,6 +282,11 @@ def test_a_large_model_reads_passages_and_a_small_one_sentences():
     never, chat = reader(7_000_000_000, "sentences")
     never.read(query, evidence)
     assert "Passages:" not in chat.prompts[0][-1]["content"]
+    # what `rag doctor` and the page say follows the same rule, and a model of unknown size (a
+    # remote server) reads sentences
+    assert read.describe_reading("auto", 1_500_000_000).startswith("passages (1.5 B parameters;")
+    assert read.describe_reading("auto", None).startswith("sentences (size unknown;")
+    assert read.describe_reading("passages", None) == "passages (reading = passages)"
 
 
 def test_the_passage_readers_answer_is_a_span_of_an_evidence_sentence():

@@ -349,3 +349,15 @@ def test_the_page_reads_an_article_another_process_ingested(app, tmp_path):
     assert "Harlow" in final and "error" not in final.lower()
     after = web.app.answerer.ask(question)
     assert "31 percent" in " ".join(c.text for c in after.citations + after.closest)
+
+
+def test_the_settings_tab_says_what_the_model_reads(app, small_index):
+    from rag.factory import App
+    from ui.web import WebApp
+
+    web = WebApp(
+        App(app.settings.model_copy(update={"index": small_index}), embedder=app.embedder, chat=app.chat)
+    )
+    assert "**reads:** sentences (0.13 B parameters;" in web.model_info()
+    told = App(app.settings.model_copy(update={"index": small_index, "reading": "passages"}))
+    assert "**reads:** passages (reading = passages)" in WebApp(told).model_info()

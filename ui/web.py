@@ -132,8 +132,8 @@ class WebApp:
         gpu = "on" if self.app.gpu_layers else "off (CPU)"
         threads = ThreadPolicy(s.n_threads).describe()
         return (
-            f"**Model:** `{path.name}` · **GPU offload:** {gpu} · **threads:** {threads} · "
-            f"**context:** {s.n_ctx} tokens  \n**Library:** `{s.index_dir}`"
+            f"**Model:** `{path.name}` · **reads:** {self.app.chat_reads()} · **GPU offload:** {gpu} · "
+            f"**threads:** {threads} · **context:** {s.n_ctx} tokens  \n**Library:** `{s.index_dir}`"
         )
 
     # -- chat -----------------------------------------------------------------------------------
