@@ -66,6 +66,7 @@ class BaselineAnswerer:
             answer=text,
             mode="abstained" if abstained else "generated",
             abstained=abstained,
+            confidence=0.0 if abstained else 1.0,  # the plain recipe gives every answer it writes
             citations=citations,
             closest=[],
             conflicts=[],

@@ -589,3 +589,26 @@ def test_a_place_nearer_another_kind_fits_the_asked_kind_less():
     assert moravia == 1.0 and brno < 0.5 * moravia
     # a noun that names no kind of place ("which place") keeps the plain similarity
     assert reader.head_fit("place", ["Brno", "Moravia"]) == pytest.approx([0.0, 0.0], abs=1e-9)
+
+
+def test_the_plain_baseline_gives_every_answer_it_writes(corpus_index):
+    """`rag eval --baseline` measures the recipe other tools ship: no threshold withholds its answers."""
+    from eval.baseline import BaselineAnswerer
+    from eval.runner import run_items
+
+    bot, _ = answerer(corpus_index, "The strike ended on Sunday [1].", "I don't know.")
+    items = [
+        {
+            "id": q,
+            "kind": "answer",
+            "category": "c",
+            "split": "test",
+            "question": q,
+            "facts": [["Sunday"]],
+            "sources": [],
+        }
+        for q in ("When did the strike end?", "Who painted the library?")
+    ]
+    rows = run_items(items, BaselineAnswerer(bot), AnswerOptions(answer_threshold=0.52), progress=False)
+    assert rows[0]["answer"] == "The strike ended on Sunday [1]." and rows[0]["scores"]["fact_recall"] == 1.0
+    assert rows[1]["abstained"] and rows[1]["mode"] == "abstained"
