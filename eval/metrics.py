@@ -33,8 +33,14 @@ def normalize(text: str) -> str:
 
 
 def fact_found(aliases: Sequence[str], answer: str) -> bool:
+    """A spelling found in the answer; a figure only as a whole figure ("1" is not in "150th")."""
     norm = normalize(answer)
-    return any(normalize(alias) and normalize(alias) in norm for alias in aliases)
+    for alias in filter(None, (normalize(a) for a in aliases)):
+        before = r"(?<!\d)" if alias[0].isdigit() else ""
+        after = r"(?!\d)" if alias[-1].isdigit() else ""
+        if re.search(before + re.escape(alias) + after, norm):
+            return True
+    return False
 
 
 def fact_recall(facts: Sequence[Sequence[str]], answer: str, abstained: bool) -> float:

@@ -31,6 +31,11 @@ def test_fact_recall():
     assert fact_recall(facts, "They asked for Patriot systems [1].", abstained=False) == 0.5
     assert fact_recall(facts, "Patriots; teams meet in RIYADH", abstained=False) == 1.0
     assert fact_recall(facts, "Patriot and Saudi Arabia", abstained=True) == 0.0
+    # a figure is found only as a whole figure
+    assert fact_recall([["1"]], "the 150th anniversary", abstained=False) == 0.0
+    assert fact_recall([["1"]], "only 1 was born that day", abstained=False) == 1.0
+    assert fact_recall([["30-day"]], "a 30-day truce", abstained=False) == 1.0
+    assert fact_recall([["13"]], "13 stars, then 130", abstained=False) == 1.0
 
 
 def test_citations_all_supported():
