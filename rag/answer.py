@@ -264,10 +264,10 @@ class Answerer:
         vectors = self.retriever.embedder.embed([head, *texts])
         base = vectors[0]
         fits = [min(1.0, _cosine(base, v) / HEAD_FIT_SCALE) for v in vectors[1:]]
-        kinds = self._place_kinds()
         own = next((n for n, words in enumerate(lexicon()["place_kinds"]) if head.lower() in words), None)
         if own is None:
             return fits
+        kinds = self._place_kinds()
         for n, v in enumerate(vectors[1:]):
             near = [max(_cosine(w, v) for w in kind) for kind in kinds]
             rival = max(s for k, s in enumerate(near) if k != own)
