@@ -2,17 +2,26 @@
 
 `python -m eval.faithfulness [--split tune|test|all]` prints precision and recall for the
 unfaithful class (the class the checker exists to catch) and accuracy, plus each miss.
+`--model-check [--model GGUF]` measures a chat model's own yes/no check ("is every part of the
+statement stated in the passage?", P("Yes") against "No" from log-probabilities) on the pairs the
+lexical judge rejects: how many faithful ones it would keep, and how many unfaithful ones.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rag.faithful import check
+from rag.judge import judge
+from rag.llm import ChatModel
+from rag.prompts import as_quoted_data, render
+
+ENTAILED = 0.9  # the model's P("Yes") a paraphrase would need to be kept
 
 PAIRS = Path(__file__).parent / "sets" / "faithfulness.jsonl"
 
@@ -57,11 +66,45 @@ def score(rows: list[dict[str, Any]]) -> tuple[Scores, list[tuple[dict[str, Any]
     )
 
 
+def model_check(chat: ChatModel, passage: str, statement: str) -> float:
+    """The model's probability of "Yes" against "No" as its whole reply, not a sampled word."""
+    asked = render("entail", passage=as_quoted_data(passage), statement=statement)
+    messages = [{"role": "system", "content": render("entail_system")}, {"role": "user", "content": asked}]
+    scores = chat.score(messages, ["Yes", "No"])  # type: ignore[attr-defined]
+    return 1.0 / (1.0 + math.exp(max(-30.0, min(30.0, scores.total(1) - scores.total(0)))))
+
+
+def model_check_scores(rows: list[dict[str, Any]], model: str | None) -> dict[str, Any]:
+    """A chat model's yes/no reading of each pair the lexical judge does not support, at `ENTAILED`."""
+    from rag.factory import App
+    from rag.settings import load_settings
+
+    settings = load_settings(**({"model": model} if model else {}))
+    chat = App(settings).chat
+    rejected = [r for r in rows if not judge(r["rewrite"], [r["source"]]).supported]
+    read = [(r, model_check(chat, r["source"], r["rewrite"])) for r in rejected]
+    kept = [(r, p) for r, p in read if p >= ENTAILED]
+    return {
+        "threshold": ENTAILED,
+        "rejected_faithful": sum(r["faithful"] for r in rejected),
+        "rejected_unfaithful": sum(not r["faithful"] for r in rejected),
+        "kept_faithful": sum(r["faithful"] for r, _ in kept),
+        "kept_unfaithful": sum(not r["faithful"] for r, _ in kept),
+        "pairs": [{"id": r["id"], "kind": r["kind"], "p_yes": round(p, 3)} for r, p in read],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--split", default="all", choices=["tune", "test", "all"])
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--model-check", action="store_true", help="the chat model's own check instead")
+    parser.add_argument("--model", help="a chat GGUF for --model-check (default: the default model)")
     args = parser.parse_args()
+    if args.model_check:
+        result = model_check_scores(load(args.split), args.model)
+        print(json.dumps(result, indent=None if args.json else 1))
+        return
     scores, misses = score(load(args.split))
     if args.json:
         print(json.dumps(scores.to_json()))

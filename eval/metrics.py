@@ -17,11 +17,13 @@ from rag.judge import judge
 
 CITATION_MARKER = re.compile(r"\[\s*\d+(?:\s*,\s*\d+)*\s*\]")
 APOSTROPHES = re.compile(r"['\u2019\u02bc`]")
+ARTICLES = frozenset({"a", "an", "the"})
 
 
 def normalize(text: str) -> str:
     """NFKD to ASCII, lower case, citation markers and apostrophes (straight or curly: "Hartwell’s"
-    and "Hartwell's" are one spelling) removed, other runs of symbols to one space."""
+    and "Hartwell's" are one spelling) removed, the articles a, an and the dropped as SQuAD's
+    scorer does ("Harbour Tales" names "The Harbour Tales"), other runs of symbols to one space."""
     ascii_text = (
         unicodedata.normalize("NFKD", APOSTROPHES.sub("", text))
         .encode("ascii", "ignore")
@@ -29,7 +31,8 @@ def normalize(text: str) -> str:
         .lower()
     )
     ascii_text = CITATION_MARKER.sub(" ", ascii_text)
-    return re.sub(r"[^a-z0-9%.\-]+", " ", ascii_text).strip()
+    words = re.sub(r"[^a-z0-9%.\-]+", " ", ascii_text).split()
+    return " ".join(w for w in words if w not in ARTICLES)
 
 
 def fact_found(aliases: Sequence[str], answer: str) -> bool:

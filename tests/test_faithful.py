@@ -74,3 +74,17 @@ def test_a_name_cut_to_its_generic_last_word_is_caught_but_a_surname_is_a_name()
     assert check(source, "Varga opened the final at Harbor Crest Stadium on Sunday.").faithful
     party = "The Velmar Party won the vote in Ostrava on Monday."
     assert check(party, "The party won the vote on Monday.").reason == "name"
+
+
+def test_a_models_own_check_is_its_probability_of_yes_against_no():
+    import math
+
+    from eval.faithfulness import model_check
+    from tests.fakes import ReadingChatModel
+
+    chat = ReadingChatModel({"Yes": -0.1, "No": -2.5})
+    p = model_check(chat, "Ines Varga stepped down [3] on Monday.", "Ines Varga quit.")
+    assert p == pytest.approx(1 / (1 + math.exp(-2.4)))
+    prompt = chat.read[0][-1]["content"]
+    assert "Ines Varga stepped down on Monday." in prompt and "[3]" not in prompt  # quoted as data
+    assert model_check(ReadingChatModel({"Yes": -4.0, "No": -0.1}), "x", "y") < 0.05

@@ -24,6 +24,8 @@ def test_normalize():
     assert normalize("Café [2, 3] déjà-vu") == "cafe deja-vu"
     assert normalize("  ") == ""
     assert normalize("Hartwell’s Bakery") == normalize("Hartwell's Bakery") == "hartwells bakery"
+    assert normalize("The Harbour Tales, a sequel") == "harbour tales sequel"
+    assert normalize("Theatre of an Athens") == "theatre of athens"
 
 
 def test_fact_recall():
@@ -36,6 +38,8 @@ def test_fact_recall():
     assert fact_recall([["1"]], "only 1 was born that day", abstained=False) == 1.0
     assert fact_recall([["30-day"]], "a 30-day truce", abstained=False) == 1.0
     assert fact_recall([["13"]], "13 stars, then 130", abstained=False) == 1.0
+    # articles do not count: a title named without its "The" is found
+    assert fact_recall([["The Harbour Tales"]], 'a sequel to "Harbour Tales" [1]', abstained=False) == 1.0
 
 
 def test_citations_all_supported():

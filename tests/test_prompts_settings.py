@@ -16,6 +16,8 @@ EXPECTED_VARIABLES = {
     "passages": {"passages", "question"},
     "read_short": set(),
     "read_none": set(),
+    "entail_system": set(),
+    "entail": {"passage", "statement"},
     "answer": {"evidence", "question"},
     "evidence_line": {"n", "text"},
     "abstain": {"question"},
