@@ -129,6 +129,8 @@ def _spans(query: Query, doc: Doc) -> list[tuple[Span, str, float]]:
     if query.answer_type == "duration":
         units = set(lexicon()["duration_units"])
         out = [(e, lab, w) for e, lab, w in out if units & set(t.words(e.text.lower())) or "-long" in e.text]
+    if query.answer_type == "number" and query.head and query.head in lexicon()["duration_units"]:
+        out += _counted_times(query.head, doc)
     if query.answer_type == "date":
         vague = set(lexicon()["vague_time"])
         out = [(e, lab, w * (0.3 if vague & set(t.words(e.text.lower())) else 1.0)) for e, lab, w in out]
@@ -139,6 +141,19 @@ def _spans(query: Query, doc: Doc) -> list[tuple[Span, str, float]]:
             if body is not None and (body.start, body.end) not in ents:
                 out.append((body, "CHUNK", weights["CHUNK"]))
     return out
+
+
+def _counted_times(unit: str, doc: Doc) -> list[tuple[Span, str, float]]:
+    """ "How many days …?" is answered by a span of time that counts them: spaCy labels "a 30-day
+    truce" and "for 40 minutes" as dates and times, not as figures."""
+    unit = unit.removesuffix("s")
+    return [
+        (e, e.label_, 1.0)
+        for e in doc.ents
+        if e.label_ in ("DATE", "TIME")
+        and t.numbers(e.text)
+        and any(w.removesuffix("s") == unit for w in re.findall(r"[a-z]+", e.text.lower()))
+    ]
 
 
 def _joined(spans: list[tuple[Span, str, float]]) -> list[tuple[Span, str, float]]:
@@ -309,7 +324,7 @@ def rule_scores(
         spread = share(cand.text) if share else pool_share(cand, evidence) * POOL_TO_COLLECTION
         background = 1.0 - BACKGROUND_WEIGHT * min(1.0, spread / BACKGROUND_SHARE)
         cand.score = cand.best.score * agreement * max(HEAD_FIT_FLOOR, fit) * background
-        if draft and named_in(cand.text, draft):
+        if draft and drafted(query, cand.text, draft):
             cand.score *= 1.0 + DRAFT_VOTE
     cands.sort(key=lambda c: c.score, reverse=True)
     return cands
@@ -346,6 +361,17 @@ def _choice(evidence: Sequence[Evidence], cands: list[Candidate], n: int, confid
     sources = [full.evidence] + ([best.evidence] if best.evidence != full.evidence else [])
     text = evidence[full.evidence].text[full.start : full.end]
     return Choice(text, sources, full.start, full.end, confidence, cands)
+
+
+def drafted(query: Query, span: str, draft: str) -> bool:
+    """Whether the model's draft names a candidate: its words, or for a count the same value spelled
+    another way ("6" for "the sixth time"), not counting figures the question itself gives."""
+    if named_in(span, draft):
+        return True
+    if query.answer_type not in DISPUTABLE:
+        return False
+    values = t.figure_values(span) - t.figure_values(query.text)
+    return bool(values) and values <= t.figure_values(draft)
 
 
 def named_in(span: str, text: str) -> bool:
@@ -526,7 +552,7 @@ class Reader:
         rule_scores(query, evidence, cands, self.head_fit, self.share, draft.text)
         features = rule_features(query, evidence, cands)
         for cand, row in zip(cands, features, strict=True):
-            row["draft_names"] = 1.0 if named_in(cand.text, draft.text) else 0.0
+            row["draft_names"] = 1.0 if drafted(query, cand.text, draft.text) else 0.0
         seconds, tokens = draft.seconds, draft.prompt_tokens
         if self.score_replies:
             scores = self._score(reading_messages(messages, draft.text), evidence, cands)

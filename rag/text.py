@@ -87,6 +87,43 @@ NUMBER_WORDS = {
     "eighty": "80",
     "ninety": "90",
 }
+ORDINAL_WORDS = {
+    w: str(i)
+    for i, w in enumerate(
+        [
+            "first",
+            "second",
+            "third",
+            "fourth",
+            "fifth",
+            "sixth",
+            "seventh",
+            "eighth",
+            "ninth",
+            "tenth",
+            "eleventh",
+            "twelfth",
+            "thirteenth",
+            "fourteenth",
+            "fifteenth",
+            "sixteenth",
+            "seventeenth",
+            "eighteenth",
+            "nineteenth",
+            "twentieth",
+        ],
+        start=1,
+    )
+}
+
+
+def figure_values(text: str) -> set[str]:
+    """The values a text gives, however spelled: '6', 'six' and 'the sixth time' all give '6'.
+    For comparing two readings of a count; verification keeps to `numbers` (a rank is not a count)."""
+    words = re.findall(r"[a-z]+", fold(text).lower())
+    return numbers(text) | {ORDINAL_WORDS[w] for w in words if w in ORDINAL_WORDS}
+
+
 # Words that flip or narrow a claim; a statement using one its passage lacks is not supported.
 POLARITY_WORDS = frozenset(
     [

@@ -304,3 +304,31 @@ def test_the_passage_readers_answer_is_a_span_of_an_evidence_sentence():
     longer = read.Candidate("the Ostrava club", "ORG")
     inside = read.reply_candidate(query, evidence, [longer], "Ostrava")
     assert inside is not None and inside is not longer and inside.text == "Ostrava"
+
+
+def test_a_count_spelled_another_way_is_the_same_value():
+    from rag.text import figure_values
+
+    assert figure_values("for the sixth time") == figure_values("6 times") == figure_values("six") == {"6"}
+    assert figure_values("the 6th round") == {"6"}
+    assert figure_values("one of the riders") == set()  # "one" is rarely a count
+
+
+def test_the_draft_names_a_count_by_its_value_not_its_spelling():
+    query = analyse("How many times has Tom Hale won the Brno marathon?")
+    assert read.drafted(query, "fifth", "He has won it 5 times.")
+    assert not read.drafted(query, "fifth", "He won it in Brno.")
+    assert not read.drafted(query, "fourth", "He has won it 5 times.")
+    place = analyse("Which town hosts the Brno marathon?")
+    assert not read.drafted(place, "fifth", "It is the 5th town.")  # only counts compare by value
+
+
+def test_how_many_days_is_answered_by_a_span_of_days():
+    query = analyse("How many days long was the truce agreed in Ostrava?")
+    assert query.answer_type == "number" and query.head == "day"
+    cands = read.gather(query, [ev("Both sides accepted a 12-day truce in Ostrava.")])
+    assert "12-day" in [c.text for c in cands]
+    other = analyse("How many ferries sailed from Ostrava?")
+    assert "12-day" not in [
+        c.text for c in read.gather(other, [ev("Both sides accepted a 12-day truce in Ostrava.")])
+    ]
