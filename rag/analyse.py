@@ -58,6 +58,7 @@ class Query:
     text: str
     answer_type: AnswerType
     head: str | None = None  # the noun a "which/what" asks about: "which *city*"
+    title: frozenset[str] = frozenset()  # "which vice president": a person's title, as words
     wh_span: tuple[int, int] | None = None  # characters of the wh-phrase in `text`
     wh_role: WhRole = "none"
     wh_noun_phrase: bool = False  # the wh-phrase holds no verb: an answer can stand in its place
@@ -153,6 +154,7 @@ def analyse(
         text=question,
         answer_type=kind,
         head=head,
+        title=_title(phrase, kind, head),
         wh_span=wh_span,
         wh_role=_wh_role(doc, phrase),
         wh_noun_phrase=bool(phrase) and not any(tok.pos_ in ("AUX", "VERB") for tok in phrase),
@@ -220,6 +222,16 @@ def _answer_type(doc: Doc, wh: Token | None) -> tuple[AnswerType, str | None, li
     phrase = list(doc[min(wh.i, noun.i) : max(wh.i, noun.i) + 1])
     kind = head_types().get(noun.lower_) or head_types().get(lemma)
     return (kind or "other"), lemma, phrase
+
+
+def _title(phrase: Sequence[Token], kind: AnswerType, head: str | None) -> frozenset[str]:
+    """The words a news sentence puts before a name as the title the question asks for ("which
+    vice president" -> Vice President Ines Varga): the noun and the common nouns compounded with it,
+    not a proper name ("which US senator") or an adjective ("which former coach")."""
+    if kind != "person" or head is None:
+        return frozenset()
+    words = {tok.lower_ for tok in phrase[1:-1] if tok.dep_ == "compound" and tok.text.islower()}
+    return frozenset(words | {head})
 
 
 def _asks_who_someone_is(wh: Token) -> bool:

@@ -28,6 +28,7 @@ from rag.conflicts import Conflict, ConflictSide
 from rag.llm import ChatModel, Scores, can_score
 from rag.nlp import lexicon, parse
 from rag.prompts import draft_messages, passage_messages, render
+from rag.records import MARKER
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Span, Token
@@ -51,6 +52,7 @@ BACKGROUND_WEIGHT = 0.6
 BACKGROUND_SHARE = 0.2  # a name in this share of all sentences counts as background in full
 POOL_TO_COLLECTION = 0.2  # without an index: share of the evidence pool, scaled to the collection
 STRONG_SCORE = 0.5  # a typed span, tied to the question's words, in a sentence meeting its constraints
+TITLE_MATCH = 3.0  # a name titled with the asked noun in full ("which deputy mayor": Deputy Mayor X)
 
 
 @dataclass
@@ -263,9 +265,25 @@ def gather(query: Query, evidence: Sequence[Evidence]) -> list[Candidate]:
                 continue
             cand = found.setdefault(key, Candidate(ev.text[start:end], label))
             score = weight * label_w * _tie(query, doc, span)
+            if query.title and query.title <= _title_before(span):
+                score *= TITLE_MATCH  # "Vice President Ines Varga" for "which vice president"
             cand.occurrences.append(Occurrence(i, start, end, score))
             cand.docs.add(ev.doc_id)
     return _merge_short_forms(list(found.values()))
+
+
+def _title_before(span: Span) -> set[str]:
+    """The words compounded before a name that title it: "Vice President" of "Vice President Ines
+    Varga", "head coach" of "head coach Tom Hale"."""
+    words: set[str] = set()
+    tok = span.doc[span.start - 1] if span.start > 0 else None
+    while tok is not None and tok.dep_ == "compound" and span.start - 4 <= tok.i and tok.is_alpha:
+        if not (tok.head.i >= tok.i + 1 and tok.head.i < span.end):
+            break
+        words.add(tok.lemma_.lower())
+        words.add(tok.lower_)
+        tok = span.doc[tok.i - 1] if tok.i > 0 else None
+    return words
 
 
 def _merge_short_forms(cands: list[Candidate]) -> list[Candidate]:
@@ -371,7 +389,7 @@ def drafted(query: Query, span: str, draft: str) -> bool:
     if query.answer_type not in DISPUTABLE:
         return False
     values = t.figure_values(span) - t.figure_values(query.text)
-    return bool(values) and values <= t.figure_values(draft)
+    return bool(values) and values <= t.figure_values(MARKER.sub(" ", draft))  # "[1]" cites, not counts
 
 
 def named_in(span: str, text: str) -> bool:

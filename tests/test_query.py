@@ -319,6 +319,7 @@ def test_the_draft_names_a_count_by_its_value_not_its_spelling():
     assert read.drafted(query, "fifth", "He has won it 5 times.")
     assert not read.drafted(query, "fifth", "He won it in Brno.")
     assert not read.drafted(query, "fourth", "He has won it 5 times.")
+    assert not read.drafted(query, "first", "Five times [1]")  # a passage number is not a count
     place = analyse("Which town hosts the Brno marathon?")
     assert not read.drafted(place, "fifth", "It is the 5th town.")  # only counts compare by value
 
@@ -332,3 +333,17 @@ def test_how_many_days_is_answered_by_a_span_of_days():
     assert "12-day" not in [
         c.text for c in read.gather(other, [ev("Both sides accepted a 12-day truce in Ostrava.")])
     ]
+
+
+def test_a_name_titled_with_the_asked_noun_in_full_is_the_answer(monkeypatch):
+    query = analyse("Which deputy mayor met the press in Brno?")
+    assert query.title == {"deputy", "mayor"}
+    sentence = [ev("Tom Hale met the press in Brno with Deputy Mayor Maria Novak.")]
+    ranked = read.rule_scores(query, sentence, read.gather(query, sentence))
+    assert ranked[0].text == "Maria Novak"
+    monkeypatch.setattr(read, "TITLE_MATCH", 1.0)  # the title alone decides it: the parse ties Tom Hale
+    ranked = read.rule_scores(query, sentence, read.gather(query, sentence))
+    assert ranked[0].text == "Tom Hale"
+    assert analyse("Which former mayor met the press?").title == {"mayor"}  # an adjective is no title
+    assert analyse("Which US senator met the press?").title == {"senator"}
+    assert analyse("Which city hosted the press?").title == frozenset()  # titles are for people
