@@ -12,10 +12,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from index.errors import UserError
 from rag.faithful import check
 from rag.judge import judge
 from rag.llm import ChatModel
@@ -94,27 +96,32 @@ def model_check_scores(rows: list[dict[str, Any]], model: str | None) -> dict[st
     }
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--split", default="all", choices=["tune", "test", "all"])
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--model-check", action="store_true", help="the chat model's own check instead")
     parser.add_argument("--model", help="a chat GGUF for --model-check (default: the default model)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.model_check:
-        result = model_check_scores(load(args.split), args.model)
+        try:
+            result = model_check_scores(load(args.split), args.model)
+        except UserError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         print(json.dumps(result, indent=None if args.json else 1))
-        return
+        return 0
     scores, misses = score(load(args.split))
     if args.json:
         print(json.dumps(scores.to_json()))
-        return
+        return 0
     print(f"{args.split}: {scores.n} pairs, accuracy {scores.accuracy}, unfaithful precision "
           f"{scores.precision}, recall {scores.recall}")  # fmt: skip
     for row, why in misses:
         label = "faithful" if row["faithful"] else row["kind"]
         print(f"  {row['id']} labelled {label}, checker says {why or 'faithful'}: {row['rewrite']}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

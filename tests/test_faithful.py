@@ -88,3 +88,11 @@ def test_a_models_own_check_is_its_probability_of_yes_against_no():
     prompt = chat.read[0][-1]["content"]
     assert "Ines Varga stepped down on Monday." in prompt and "[3]" not in prompt  # quoted as data
     assert model_check(ReadingChatModel({"Yes": -4.0, "No": -0.1}), "x", "y") < 0.05
+
+
+def test_a_missing_model_for_the_model_check_is_one_line_and_a_failing_exit(tmp_path, capsys):
+    from eval.faithfulness import main
+
+    assert main(["--model-check", "--model", str(tmp_path / "absent.gguf")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: chat model") and "absent.gguf" in err and "Traceback" not in err
