@@ -53,6 +53,7 @@ BACKGROUND_SHARE = 0.2  # a name in this share of all sentences counts as backgr
 POOL_TO_COLLECTION = 0.2  # without an index: share of the evidence pool, scaled to the collection
 STRONG_SCORE = 0.5  # a typed span, tied to the question's words, in a sentence meeting its constraints
 TITLE_MATCH = 3.0  # a name titled with the asked noun in full ("which deputy mayor": Deputy Mayor X)
+KIND_IN_NAME = 3.0  # a name whose own head noun is the asked one ("which university": University of X)
 
 
 @dataclass
@@ -71,6 +72,7 @@ class Candidate:
     docs: set[str] = field(default_factory=set)
     score: float = 0.0  # by rule (`rule_scores`)
     fit: float | None = None  # to the asked noun (`rule_scores` measures it once)
+    kind_named: bool = False  # a name whose head noun is the asked one (`_named_for_kind`)
 
     @property
     def best(self) -> Occurrence:
@@ -267,9 +269,24 @@ def gather(query: Query, evidence: Sequence[Evidence]) -> list[Candidate]:
             score = weight * label_w * _tie(query, doc, span)
             if query.title and query.title <= _title_before(span):
                 score *= TITLE_MATCH  # "Vice President Ines Varga" for "which vice president"
+            elif _named_for_kind(query, span, label):
+                cand.kind_named = True
             cand.occurrences.append(Occurrence(i, start, end, score))
             cand.docs.add(ev.doc_id)
     return _merge_short_forms(list(found.values()))
+
+
+def _named_for_kind(query: Query, span: Span, label: str) -> bool:
+    """A name says what kind of thing it is when its head noun is the asked one: "the University of
+    Brno" is a university, "the Ostrava Rowing Club" a club. Spelled as asked, so "the United
+    States" is not a "state"; noun phrases ("the first state") are not names."""
+    return (
+        query.head is not None
+        and label.isupper()
+        and label not in ("CHUNK", "READ")
+        and span.root.pos_ == "PROPN"
+        and span.root.lower_ == query.head
+    )
 
 
 def _title_before(span: Span) -> set[str]:
@@ -336,6 +353,7 @@ def rule_scores(
             fits = head_fit(query.head, [c.text for c in cands])
         for cand, fit in zip(cands, fits, strict=True):
             cand.fit = fit
+    named_kind = any(c.kind_named for c in cands)
     for cand in cands:
         fit = cand.fit if cand.fit is not None else 1.0
         agreement = 1.0 + AGREEMENT_BONUS * (min(len(cand.docs), AGREEMENT_CAP) - 1)
@@ -344,6 +362,8 @@ def rule_scores(
         cand.score = cand.best.score * agreement * max(HEAD_FIT_FLOOR, fit) * background
         if draft and drafted(query, cand.text, draft):
             cand.score *= 1.0 + DRAFT_VOTE
+        if named_kind and not cand.kind_named:
+            cand.score /= KIND_IN_NAME  # beside "the University of Brno", a ministry is no university
     cands.sort(key=lambda c: c.score, reverse=True)
     return cands
 

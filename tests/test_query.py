@@ -347,3 +347,16 @@ def test_a_name_titled_with_the_asked_noun_in_full_is_the_answer(monkeypatch):
     assert analyse("Which former mayor met the press?").title == {"mayor"}  # an adjective is no title
     assert analyse("Which US senator met the press?").title == {"senator"}
     assert analyse("Which city hosted the press?").title == frozenset()  # titles are for people
+
+
+def test_a_name_whose_head_is_the_asked_noun_outranks_other_names(monkeypatch):
+    query = analyse("Which university announced a new rowing team?")
+    sentence = [ev("The Brno Sports Ministry announced a new rowing team with the University of Ostrava.")]
+    ranked = read.rule_scores(query, sentence, read.gather(query, sentence))
+    assert ranked[0].text == "the University of Ostrava"
+    monkeypatch.setattr(read, "KIND_IN_NAME", 1.0)  # without the rule the parse ties the ministry closer
+    ranked = read.rule_scores(query, sentence, read.gather(query, sentence))
+    assert ranked[0].text == "The Brno Sports Ministry"
+    states = analyse("Which state announced a new rowing team?")
+    plural = [ev("The United States announced a new rowing team.")]
+    assert not read.gather(states, plural)[0].kind_named  # "States" is not the asked "state"
