@@ -49,7 +49,7 @@ def statement(query: Query, span: str) -> str:
     counted = query.text[start:end].split()[2:] if query.answer_type == "number" else []
     filler = " ".join([span, *counted])  # "How many ferries sailed?" -> "Nine ferries sailed."
     body = (query.text[:start] + filler + query.text[end:]).strip()
-    body = re.sub(r"\s*\?+\s*$", "", body)
+    body = re.sub(r"\s*\?+(?=[\"”’']?\s*$)", "", body).strip()  # also inside a closing quote
     return body[0].upper() + body[1:] + "."
 
 

@@ -17,7 +17,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Literal
@@ -273,7 +273,7 @@ def gather(query: Query, evidence: Sequence[Evidence]) -> list[Candidate]:
                 cand.kind_named = True
             cand.occurrences.append(Occurrence(i, start, end, score))
             cand.docs.add(ev.doc_id)
-    return _merge_short_forms(list(found.values()))
+    return _merge_short_forms(list(found.values()), lexicon()["label_weights"][query.answer_type])
 
 
 def _named_for_kind(query: Query, span: Span, label: str) -> bool:
@@ -303,8 +303,9 @@ def _title_before(span: Span) -> set[str]:
     return words
 
 
-def _merge_short_forms(cands: list[Candidate]) -> list[Candidate]:
-    """ "Brody" is the same answer as "Adrien Brody": short forms join the longest spelling."""
+def _merge_short_forms(cands: list[Candidate], weights: dict[str, float]) -> list[Candidate]:
+    """ "Brody" is the same answer as "Adrien Brody": short forms join the longest spelling of the
+    same label, and a lone surname joins its person, weighed then as a person."""
     cands.sort(key=lambda c: len(_key(c.text)), reverse=True)
     kept: list[Candidate] = []
     for cand in cands:
@@ -321,9 +322,19 @@ def _merge_short_forms(cands: list[Candidate]) -> list[Candidate]:
         if home is not None and cand.label == home.label:
             home.occurrences.extend(cand.occurrences)
             home.docs |= cand.docs
+        elif home is not None and _surname_of(words, home):
+            scale = weights.get(home.label, 0.0) / max(1e-9, weights.get(cand.label, 1.0))
+            home.occurrences.extend(replace(o, score=o.score * scale) for o in cand.occurrences)
+            home.docs |= cand.docs
         else:
             kept.append(cand)
     return kept
+
+
+def _surname_of(words: list[str], person: Candidate) -> bool:
+    """A lone surname is the person named in full elsewhere ("Novak" of "Maria Novak"), whatever
+    label the small pipeline gave it: it often tags a bare surname as an organisation or place."""
+    return person.label == "PERSON" and len(words) == 1 and _key(person.text).split()[-1] == words[0]
 
 
 def pool_share(cand: Candidate, evidence: Sequence[Evidence]) -> float:

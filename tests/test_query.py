@@ -77,6 +77,8 @@ def test_wh_position_decides_how_the_answer_sentence_is_written():
     fronted = analyse("Which prize did the poet refuse?")
     assert fronted.wh_role == "fronted"
     assert statement(fronted, "the Amber Medal") == "the Amber Medal."
+    quoted = analyse("Who wrote “The Brno Waltz?”")
+    assert statement(quoted, "Ines Varga") == "Ines Varga wrote “The Brno Waltz”."
 
 
 def test_candidate_is_never_one_of_the_questions_own_names():
@@ -360,3 +362,16 @@ def test_a_name_whose_head_is_the_asked_noun_outranks_other_names(monkeypatch):
     states = analyse("Which state announced a new rowing team?")
     plural = [ev("The United States announced a new rowing team.")]
     assert not read.gather(states, plural)[0].kind_named  # "States" is not the asked "state"
+
+
+def test_a_lone_surname_the_pipeline_mislabels_joins_the_person_named_in_full():
+    weights = {"PERSON": 1.0, "ORG": 0.1}
+    person = read.Candidate("Maria Novak", "PERSON", [read.Occurrence(1, 0, 11, 0.4)], {"a"})
+    surname = read.Candidate("Novak", "ORG", [read.Occurrence(0, 0, 5, 0.05)], {"b"})
+    merged = read._merge_short_forms([surname, person], weights)
+    assert [c.text for c in merged] == ["Maria Novak"]
+    assert max(o.score for o in merged[0].occurrences) == 0.5  # weighed as a person
+    assert merged[0].docs == {"a", "b"}
+    club = read.Candidate("Hotel Novak", "ORG", [read.Occurrence(1, 0, 11, 0.4)])
+    other = read.Candidate("Novak", "GPE", [read.Occurrence(0, 0, 5, 0.05)])
+    assert len(read._merge_short_forms([other, club], weights)) == 2  # only a person takes a surname
