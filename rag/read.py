@@ -277,16 +277,22 @@ def gather(query: Query, evidence: Sequence[Evidence]) -> list[Candidate]:
 
 
 def _named_for_kind(query: Query, span: Span, label: str) -> bool:
-    """A name says what kind of thing it is when its head noun is the asked one: "the University of
-    Brno" is a university, "the Ostrava Rowing Club" a club. Spelled as asked, so "the United
-    States" is not a "state"; noun phrases ("the first state") are not names."""
-    return (
-        query.head is not None
-        and label.isupper()
-        and label not in ("CHUNK", "READ")
-        and span.root.pos_ == "PROPN"
-        and span.root.lower_ == query.head
-    )
+    """A name says what kind of thing it is when its head noun is the asked one ("the University of
+    Brno" is a university), or when it names the asked noun it is compounded to ("Brno rowing club"
+    for "which club"; not for people: "Brno officials" are not Brno). Spelled as asked, so "the
+    United States" is not a "state"; noun phrases ("the first state") are not names."""
+    if query.head is None or not label.isupper() or label in ("CHUNK", "READ") or span.root.pos_ != "PROPN":
+        return False
+    if span.root.lower_ == query.head:
+        return True
+    tok = span.root
+    for _ in range(3):
+        if tok.dep_ != "compound" or query.answer_type == "person":
+            return False
+        tok = tok.head
+        if tok.lemma_.lower() == query.head and not span.start <= tok.i < span.end:
+            return True
+    return False
 
 
 def _title_before(span: Span) -> set[str]:
@@ -363,7 +369,7 @@ def rule_scores(
         if head_fit is not None and query.head and query.answer_type in INSTANCE_TYPES:
             fits = head_fit(query.head, [c.text for c in cands])
         for cand, fit in zip(cands, fits, strict=True):
-            cand.fit = fit
+            cand.fit = 1.0 if cand.kind_named else fit  # the sentence itself calls it one
     named_kind = any(c.kind_named for c in cands)
     for cand in cands:
         fit = cand.fit if cand.fit is not None else 1.0

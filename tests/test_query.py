@@ -375,3 +375,15 @@ def test_a_lone_surname_the_pipeline_mislabels_joins_the_person_named_in_full():
     club = read.Candidate("Hotel Novak", "ORG", [read.Occurrence(1, 0, 11, 0.4)])
     other = read.Candidate("Novak", "GPE", [read.Occurrence(0, 0, 5, 0.05)])
     assert len(read._merge_short_forms([other, club], weights)) == 2  # only a person takes a surname
+
+
+def test_a_name_compounded_to_the_asked_noun_is_one_of_its_kind():
+    club = analyse("Which rowing club won the race in Brno?")
+    praised = [
+        ev("Officials from Ostrava praised the Vltava Eagles rowing club, which won the race in Brno.")
+    ]
+    ranked = read.rule_scores(club, praised, read.gather(club, praised))
+    assert ranked[0].text == "Vltava Eagles" and ranked[0].fit == 1.0  # named as the asked noun's modifier
+    people = analyse("Which officials praised the rowing club?")
+    officials = [ev("Ostrava officials praised the Vltava Eagles rowing club.")]
+    assert not any(c.kind_named for c in read.gather(people, officials))  # the officials are not Ostrava
