@@ -54,6 +54,7 @@ POOL_TO_COLLECTION = 0.2  # without an index: share of the evidence pool, scaled
 STRONG_SCORE = 0.5  # a typed span, tied to the question's words, in a sentence meeting its constraints
 TITLE_MATCH = 3.0  # a name titled with the asked noun in full ("which deputy mayor": Deputy Mayor X)
 KIND_IN_NAME = 3.0  # a name whose own head noun is the asked one ("which university": University of X)
+NAMED_PLACE = 0.8  # label weight of a name after "in" that the pipeline did not label a place
 
 
 @dataclass
@@ -130,6 +131,8 @@ def _spans(query: Query, doc: Doc) -> list[tuple[Span, str, float]]:
     """Spans of the expected type in a sentence, with their label weight."""
     weights: dict[str, float] = lexicon()["label_weights"][query.answer_type]
     out = [(e, e.label_, weights[e.label_]) for e in doc.ents if e.label_ in weights]
+    if query.answer_type == "place":
+        out += _named_places(doc)
     if query.answer_type == "duration":
         units = set(lexicon()["duration_units"])
         out = [(e, lab, w) for e, lab, w in out if units & set(t.words(e.text.lower())) or "-long" in e.text]
@@ -145,6 +148,20 @@ def _spans(query: Query, doc: Doc) -> list[tuple[Span, str, float]]:
             if body is not None and (body.start, body.end) not in ents:
                 out.append((body, "CHUNK", weights["CHUNK"]))
     return out
+
+
+def _named_places(doc: Doc) -> list[tuple[Span, str, float]]:
+    """A name after "in" or "near" is a place whatever the small pipeline called it: it labels
+    many towns and regions it does not know as people or products ("talks in Brno")."""
+    prepositions = lexicon()["place_prepositions"]
+    return [
+        (e, e.label_, NAMED_PLACE)
+        for e in doc.ents
+        if e.label_ in ("PERSON", "PRODUCT")
+        and e.root.pos_ == "PROPN"
+        and e.root.dep_ == "pobj"
+        and e.root.head.lower_ in prepositions
+    ]
 
 
 def _counted_times(unit: str, doc: Doc) -> list[tuple[Span, str, float]]:

@@ -7,7 +7,7 @@ import pytest
 from rag import read
 from rag.analyse import analyse
 from rag.compose import statement
-from rag.nlp import nlp
+from rag.nlp import lexicon, nlp, parse
 from rag.retrieve import Evidence
 from rag.verify import instruction_echo
 from tests.fakes import ReadingChatModel
@@ -387,3 +387,18 @@ def test_a_name_compounded_to_the_asked_noun_is_one_of_its_kind():
     people = analyse("Which officials praised the rowing club?")
     officials = [ev("Ostrava officials praised the Vltava Eagles rowing club.")]
     assert not any(c.kind_named for c in read.gather(people, officials))  # the officials are not Ostrava
+
+
+def test_a_name_after_in_is_a_place_whatever_the_pipeline_labelled_it(monkeypatch):
+    query = analyse("In which town did the ministers discuss security?")
+    sentence = [ev("The ministers discussed security in Ostrava and Brno.")]
+
+    def ostrava() -> read.Candidate:
+        return next(c for c in read.gather(query, sentence) if c.text == "Ostrava")
+
+    assert ostrava().label == "PERSON"  # the small pipeline's label for this town in this sentence
+    as_place, person = ostrava().best.score, lexicon()["label_weights"]["place"]["PERSON"]
+    monkeypatch.setattr(read, "NAMED_PLACE", person)
+    as_person = ostrava().best.score
+    assert as_place == pytest.approx(as_person * 0.8 / person)  # weighed as a place, not as a person
+    assert not read._named_places(parse("Tom Hale met the ministers in March."))  # a month is no place
