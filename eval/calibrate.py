@@ -208,7 +208,8 @@ def fit(paths: Sequence[Path], write: bool, only: Sequence[str] = ()) -> int:
         for stage, fitted in stages.items():
             kept = data["stages"].get(stage, {}) if only else {}
             data["stages"][stage] = {**kept, **{k: v for k, v in fitted.items() if not only or k in only}}
-        data["open"] = {mode: rate["probability"] for mode, rate in open_rates.items()}
+        if not only:  # the open answers' rates are every reader's: a refit of one kind keeps them
+            data["open"] = {mode: rate["probability"] for mode, rate in open_rates.items()}
         data.pop("models", None)
         READER_FILE.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {READER_FILE}")

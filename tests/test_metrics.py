@@ -242,3 +242,30 @@ def test_open_answer_rates_are_smoothed_shares_right_per_mode():
     rates = open_answer_rates(rows)
     assert rates["generated"] == {"answers": 4, "right": 3, "probability": round(4 / 6, 4)}
     assert rates["extractive"]["probability"] == round(1 / 3, 4)
+
+
+def test_refitting_one_reading_kind_keeps_the_other_kinds_and_the_open_rates(tmp_path, monkeypatch):
+    import json
+
+    from eval import calibrate
+
+    reader = tmp_path / "reader.json"
+    before = {"stages": {"choose": {"model": {"features": [], "weights": [], "bias": 0.5}}, "confidence": {}}}
+    reader.write_text(json.dumps({**before, "open": {"generated": 0.7, "extractive": 0.3}}), encoding="utf-8")
+    monkeypatch.setattr(calibrate, "READER_FILE", reader)
+    rows = [{"question": "q", "open": "generated", "right": False}]
+    for q in range(6):
+        for n, right in enumerate((True, False, False)):
+            strong = float(right) if q % 3 else 1.0 - float(right)  # a little noise for the fit
+            row = dict.fromkeys(calibrate.RULE_FEATURES + calibrate.MODEL_FEATURES, 0.1 * n)
+            rows.append({"question": f"q{q}", "text": str(n), "right": right, "reading": "passages",
+                         **row, "rule_confidence": strong})  # fmt: skip
+    features = tmp_path / "features.jsonl"
+    features.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    assert calibrate.fit([features], write=True, only=["passages"]) == 0
+    data = json.loads(reader.read_text(encoding="utf-8"))
+    assert data["open"] == {"generated": 0.7, "extractive": 0.3}  # one reader's open answers are not all
+    assert data["stages"]["choose"]["model"] == before["stages"]["choose"]["model"]
+    assert data["stages"]["choose"]["passages"]["features"] == list(
+        calibrate.RULE_FEATURES + calibrate.MODEL_FEATURES
+    )
