@@ -53,7 +53,7 @@ BACKGROUND_SHARE = 0.2  # a name in this share of all sentences counts as backgr
 POOL_TO_COLLECTION = 0.2  # without an index: share of the evidence pool, scaled to the collection
 STRONG_SCORE = 0.5  # a typed span, tied to the question's words, in a sentence meeting its constraints
 TITLE_MATCH = 3.0  # a name titled with the asked noun in full ("which deputy mayor": Deputy Mayor X)
-KIND_IN_NAME = 3.0  # a name whose own head noun is the asked one ("which university": University of X)
+KIND_IN_NAME = 3.0  # other names count this much less beside one named as the asked noun ("University of X")
 NAMED_PLACE = 0.8  # label weight of a name after "in" that the pipeline did not label a place
 
 
@@ -302,9 +302,11 @@ def _named_for_kind(query: Query, span: Span, label: str) -> bool:
         return False
     if span.root.lower_ == query.head:
         return True
+    if query.answer_type == "person":
+        return False
     tok = span.root
     for _ in range(3):
-        if tok.dep_ != "compound" or query.answer_type == "person":
+        if tok.dep_ != "compound":
             return False
         tok = tok.head
         if tok.lemma_.lower() == query.head and not span.start <= tok.i < span.end:
@@ -345,7 +347,8 @@ def _merge_short_forms(cands: list[Candidate], weights: dict[str, float]) -> lis
         if home is not None and cand.label == home.label:
             home.occurrences.extend(cand.occurrences)
             home.docs |= cand.docs
-        elif home is not None and _surname_of(words, home):
+            home.kind_named |= cand.kind_named
+        elif home is not None and _surname_of(words, home, weights):
             scale = weights.get(home.label, 0.0) / max(1e-9, weights.get(cand.label, 1.0))
             home.occurrences.extend(replace(o, score=o.score * scale) for o in cand.occurrences)
             home.docs |= cand.docs
@@ -354,10 +357,16 @@ def _merge_short_forms(cands: list[Candidate], weights: dict[str, float]) -> lis
     return kept
 
 
-def _surname_of(words: list[str], person: Candidate) -> bool:
+def _surname_of(words: list[str], person: Candidate, weights: dict[str, float]) -> bool:
     """A lone surname is the person named in full elsewhere ("Novak" of "Maria Novak"), whatever
-    label the small pipeline gave it: it often tags a bare surname as an organisation or place."""
-    return person.label == "PERSON" and len(words) == 1 and _key(person.text).split()[-1] == words[0]
+    label the small pipeline gave it: it often tags a bare surname as an organisation or place.
+    Not where the question asks for its own label rather than a person ("which city": Washington)."""
+    return (
+        person.label == "PERSON"
+        and len(words) == 1
+        and _key(person.text).split()[-1] == words[0]
+        and weights.get("PERSON", 0.0) >= max(weights.values(), default=0.0)
+    )
 
 
 def pool_share(cand: Candidate, evidence: Sequence[Evidence]) -> float:

@@ -375,6 +375,9 @@ def test_a_lone_surname_the_pipeline_mislabels_joins_the_person_named_in_full():
     club = read.Candidate("Hotel Novak", "ORG", [read.Occurrence(1, 0, 11, 0.4)])
     other = read.Candidate("Novak", "GPE", [read.Occurrence(0, 0, 5, 0.05)])
     assert len(read._merge_short_forms([other, club], weights)) == 2  # only a person takes a surname
+    place = {"GPE": 1.0, "PERSON": 0.1}  # "which city": a city named like a person stays a city
+    city = read.Candidate("Novak", "GPE", [read.Occurrence(0, 0, 5, 0.5)])
+    assert len(read._merge_short_forms([city, person], place)) == 2
 
 
 def test_a_name_compounded_to_the_asked_noun_is_one_of_its_kind():
