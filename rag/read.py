@@ -360,7 +360,8 @@ def _merge_short_forms(cands: list[Candidate], weights: dict[str, float]) -> lis
 def _surname_of(words: list[str], person: Candidate, weights: dict[str, float]) -> bool:
     """A lone surname is the person named in full elsewhere ("Novak" of "Maria Novak"), whatever
     label the small pipeline gave it: it often tags a bare surname as an organisation or place.
-    Not where the question asks for its own label rather than a person ("which city": Washington)."""
+    Not where the question asks for its own label rather than a person: for "which city", a town
+    that shares a surname with someone named in the evidence stays a town."""
     return (
         person.label == "PERSON"
         and len(words) == 1
