@@ -174,12 +174,31 @@ class Answerer:
         result.draft = reading.draft
         choice = reading.choice
         result.confidence = choice.confidence
+        if query.answer_type == "other" and choice.confidence < read.open_confidence("generated"):
+            verified = self._verified_draft(query, reading.draft, pool[: opts.n_evidence], result)
+            if verified is not None:
+                return verified
         sources = [pool[i] for i in choice.evidence]
         sentence = statement(query, choice.text)
         if not judge(sentence, [verify.context(e) for e in sources]).supported:
             sentence = choice.text.rstrip(".") + "."
         text, citations = render_answer([(sentence, list(range(len(sources))))], sources)
         return self._finish(query, result, text, "span", citations, pool, reading.rivals)
+
+    def _verified_draft(
+        self, query: Query, draft: str, evidence: Sequence[Evidence], result: Answer
+    ) -> Answer | None:
+        """A thing ("which repairs", "what worry") is often a phrase no typed span holds whole;
+        when the rules read it less surely than a verified statement is right, the model's draft
+        answers, each statement supported by the evidence and saying nothing of the question that
+        the cited sentence does not."""
+        kept, _ = verify.attach_citations(draft, evidence, query)
+        kept = [k for k in kept if verify.restates_supported(query, k[0], [evidence[i] for i in k[1]])]
+        if not kept:
+            return None
+        text, citations = render_answer(kept, evidence)
+        result.confidence = read.open_confidence("generated")
+        return self._finish(query, result, text, "generated", citations, evidence)
 
     def _generated_answer(
         self,

@@ -64,6 +64,15 @@ def key_coverage(query: Query, evidence: Sequence[Evidence]) -> tuple[float, lis
     return score, missing
 
 
+def restates_supported(query: Query, statement: str, cited: Sequence[Evidence]) -> bool:
+    """Whether the cited evidence says everything the statement repeats of the question: the judge
+    lets a quarter of a statement's words go unsupported, and when those are the question's own
+    ("the Brno ferry *was documented carrying* horses") the sentence answers a different question."""
+    joined = " ".join(context(e) for e in cited)
+    have, haystack = t.content_terms(joined), t.haystack(joined)
+    return all(w in have or t.name_in(w, haystack) for w in t.content_terms(statement) & query.words)
+
+
 def context(ev: Evidence) -> str:
     return passage_context(ev.text, ev.title, ev.date)
 

@@ -612,3 +612,22 @@ def test_the_plain_baseline_gives_every_answer_it_writes(corpus_index):
     rows = run_items(items, BaselineAnswerer(bot), AnswerOptions(answer_threshold=0.52), progress=False)
     assert rows[0]["answer"] == "The strike ended on Sunday [1]." and rows[0]["scores"]["fact_recall"] == 1.0
     assert rows[1]["abstained"] and rows[1]["mode"] == "abstained"
+
+
+def test_a_thing_question_read_weakly_is_answered_by_the_verified_draft(corpus_index):
+    bot, _ = answerer(corpus_index, "The fire damaged the roof of the Portmere library [1].")
+    result = bot.ask("Which part of the library did the fire damage?", AnswerOptions(answer_threshold=0.0))
+    assert result.mode == "generated" and result.confidence == read.open_confidence("generated")
+    assert result.answer == "The fire damaged the roof of the Portmere library [1]."
+    assert [c.text for c in result.citations] == [
+        "A fire damaged the roof of the Portmere library on Thursday."
+    ]
+
+
+def test_a_draft_restating_question_words_the_evidence_lacks_is_not_the_answer(corpus_index):
+    # The judge lets a quarter of the words go unsupported; "badly" is the question's, not the article's.
+    bot, _ = answerer(corpus_index, "The fire badly damaged the roof of the Portmere library [1].")
+    result = bot.ask(
+        "Which part of the library did the fire badly damage?", AnswerOptions(answer_threshold=0.0)
+    )
+    assert result.mode == "span" and "badly" not in result.answer
