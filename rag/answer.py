@@ -192,8 +192,7 @@ class Answerer:
         when the rules read it less surely than a verified statement is right, the model's draft
         answers, each statement supported by the evidence and saying nothing of the question that
         the cited sentence does not."""
-        kept, _ = verify.attach_citations(draft, evidence, query)
-        kept = [k for k in kept if verify.restates_supported(query, k[0], [evidence[i] for i in k[1]])]
+        kept, _ = verify.answering_statements(draft, evidence, query)
         if not kept:
             return None
         text, citations = render_answer(kept, evidence)
@@ -218,7 +217,7 @@ class Answerer:
         )
         _add_usage(result.timings, completion)
         result.draft = completion.text.strip()
-        kept, result.dropped = verify.attach_citations(result.draft, evidence, query)
+        kept, result.dropped = verify.answering_statements(result.draft, evidence, query)
         if kept:
             text, citations = render_answer(kept, evidence)
             result.confidence = read.open_confidence("generated")

@@ -149,6 +149,18 @@ def attach_citations(
     return kept, dropped
 
 
+def answering_statements(
+    draft: str, evidence: Sequence[Evidence], query: Query
+) -> tuple[list[tuple[str, list[int]]], list[str]]:
+    """`attach_citations` for an answer: a kept statement must also find in its cited sentences
+    every word it repeats of the question (`restates_supported`); the others are dropped."""
+    kept, dropped = attach_citations(draft, evidence, query)
+    cited = [restates_supported(query, text, [evidence[i] for i in sources]) for text, sources in kept]
+    return [k for k, ok in zip(kept, cited, strict=True) if ok], dropped + [
+        k[0] for k, ok in zip(kept, cited, strict=True) if not ok
+    ]
+
+
 def _supported_prefix(
     statement: str, order: Sequence[int], evidence: Sequence[Evidence], query: Query | None
 ) -> tuple[str, list[int]] | None:

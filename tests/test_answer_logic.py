@@ -631,3 +631,15 @@ def test_a_draft_restating_question_words_the_evidence_lacks_is_not_the_answer(c
         "Which part of the library did the fire badly damage?", AnswerOptions(answer_threshold=0.0)
     )
     assert result.mode == "span" and "badly" not in result.answer
+
+
+def test_an_open_answer_keeps_only_statements_whose_words_of_the_question_are_cited(corpus_index):
+    bot, _ = answerer(
+        corpus_index,
+        "The union accepted a pay rise at the harbour meeting [1]. "
+        "The union accepted a pay rise of 6.5 percent over two years [1].",
+    )
+    result = bot.ask("What did the union accept at the harbour meeting?", AnswerOptions(answer_threshold=0.0))
+    assert result.mode == "generated"
+    assert result.answer == "The union accepted a pay rise of 6.5 percent over two years [1]."
+    assert "The union accepted a pay rise at the harbour meeting." not in result.answer
