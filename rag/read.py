@@ -295,13 +295,18 @@ def gather(query: Query, evidence: Sequence[Evidence]) -> list[Candidate]:
 
 def _named_for_kind(query: Query, span: Span, label: str) -> bool:
     """A name says what kind of thing it is when its head noun is the asked one ("the University of
-    Brno" is a university), or when it names the asked noun it is compounded to ("Brno rowing club"
+    Brno" is a university), when it stands in apposition to the asked noun ("the club, Vltava
+    Eagles"), or when it names the asked noun it is compounded to ("Brno rowing club"
     for "which club"; not for people: "Brno officials" are not Brno). Spelled as asked, so "the
     United States" is not a "state"; noun phrases ("the first state") are not names."""
     if query.head is None or not label.isupper() or label in ("CHUNK", "READ") or span.root.pos_ != "PROPN":
         return False
     if span.root.lower_ == query.head:
         return True
+    if span.root.dep_ == "appos" and _is_asked_noun(query.head, span.root.head):
+        return True  # "the harbour's two rowing clubs, Vltava Eagles and Brno Oars"
+    if any(c.dep_ == "appos" and _is_asked_noun(query.head, c) for c in span.root.children):
+        return True  # "Vltava Eagles, a rowing club from Brno"
     if query.answer_type == "person":
         return False
     tok = span.root
@@ -312,6 +317,15 @@ def _named_for_kind(query: Query, span: Span, label: str) -> bool:
         if tok.lemma_.lower() == query.head and not span.start <= tok.i < span.end:
             return True
     return False
+
+
+def _is_asked_noun(head: str, tok: Token) -> bool:
+    """A noun that is the asked one or is compounded with it ("club" of "rowing club")."""
+    if tok.pos_ != "NOUN":
+        return False
+    return tok.lemma_.lower() == head or any(
+        c.dep_ == "compound" and c.lemma_.lower() == head for c in tok.children
+    )
 
 
 def _title_before(span: Span) -> set[str]:

@@ -334,8 +334,15 @@ def name_in(name: str, haystack_lower: str) -> bool:
 def specific_terms(question: str) -> set[str]:
     """Terms a question cannot do without: names and anything with a digit (F-16, 2025, 40)."""
     terms = key_terms(question)
-    named = {stem(n) for n in names(question)}
+    named = {stem(n) for n in names(question) - _name_modifiers(question)}
     return {term for term in terms if term in named or any(ch.isdigit() for ch in term)}
+
+
+def _name_modifiers(question: str) -> set[str]:
+    """Hyphenated words that use a name to describe ("Brno-based", "Oscar-winning"): an article says
+    the same in other words ("based in Brno"), so they are not names the question cannot do without."""
+    words = re.findall(r"[A-Za-z][A-Za-z'\-]*", fold(question))
+    return {w.lower() for w in words if "-" in w.strip("-") and w.rsplit("-", 1)[1][:1].islower()}
 
 
 _MEASURE_QUESTION = re.compile(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag import read
+from rag import text as t
 from rag.analyse import analyse
 from rag.compose import statement
 from rag.nlp import lexicon, nlp, parse
@@ -390,6 +391,29 @@ def test_a_name_compounded_to_the_asked_noun_is_one_of_its_kind():
     people = analyse("Which officials praised the rowing club?")
     officials = [ev("Ostrava officials praised the Vltava Eagles rowing club.")]
     assert not any(c.kind_named for c in read.gather(people, officials))  # the officials are not Ostrava
+
+
+def test_a_name_in_apposition_to_the_asked_noun_is_one_of_its_kind(monkeypatch):
+    storks = analyse("Which storks welcomed new chicks?")
+    couple = [ev("Ostrava's famous stork couple, Ines and Marek, welcomed two new chicks.")]
+    ranked = read.rule_scores(storks, couple, read.gather(storks, couple))
+    assert ranked[0].text == "Ines and Marek" and ranked[0].kind_named  # the couple, named
+    club = analyse("Which rowing club won the cup?")
+    race = [ev("The cup went to Vltava Eagles, a rowing club from Ostrava, after a long race.")]
+    ranked = read.rule_scores(club, race, read.gather(club, race))
+    assert ranked[0].text == "Vltava Eagles" and ranked[0].kind_named  # the name, then what it is
+    monkeypatch.setattr(read, "_is_asked_noun", lambda head, tok: False)
+    assert read.rule_scores(storks, couple, read.gather(storks, couple))[0].text != "Ines and Marek"
+    assert read.rule_scores(club, race, read.gather(club, race))[0].text == "Ostrava"
+
+
+def test_a_name_that_only_describes_is_not_a_name_the_question_needs():
+    assert t.specific_terms("Which Brno-based firm won the F-16 deal with Jean-Pierre Hale?") == {
+        "f-16",
+        "jean-pierr",
+        "hale",
+    }
+    assert t.specific_terms("Who is the Oscar-winning actor from Ostrava?") == {"ostrava"}
 
 
 def test_a_name_after_in_is_a_place_whatever_the_pipeline_labelled_it(monkeypatch):
