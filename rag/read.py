@@ -296,9 +296,9 @@ def gather(query: Query, evidence: Sequence[Evidence]) -> list[Candidate]:
 def _named_for_kind(query: Query, span: Span, label: str) -> bool:
     """A name says what kind of thing it is when its head noun is the asked one ("the University of
     Brno" is a university), when it stands in apposition to the asked noun ("the club, Vltava
-    Eagles"), or when it names the asked noun it is compounded to ("Brno rowing club"
-    for "which club"; not for people: "Brno officials" are not Brno). Spelled as asked, so "the
-    United States" is not a "state"; noun phrases ("the first state") are not names."""
+    Eagles"), or when it names the asked noun it is compounded to ("Brno rowing club" for "which
+    club"; not for people: "Brno officials" are not Brno). Spelled as asked, so "the United States"
+    is not a "state"; noun phrases ("the first state") are not names."""
     if query.head is None or not label.isupper() or label in ("CHUNK", "READ") or span.root.pos_ != "PROPN":
         return False
     if span.root.lower_ == query.head:
