@@ -155,10 +155,13 @@ def answering_statements(
     """`attach_citations` for an answer: a kept statement must also find in its cited sentences
     every word it repeats of the question (`restates_supported`); the others are dropped."""
     kept, dropped = attach_citations(draft, evidence, query)
-    cited = [restates_supported(query, text, [evidence[i] for i in sources]) for text, sources in kept]
-    return [k for k, ok in zip(kept, cited, strict=True) if ok], dropped + [
-        k[0] for k, ok in zip(kept, cited, strict=True) if not ok
-    ]
+    answering = []
+    for text, sources in kept:
+        if restates_supported(query, text, [evidence[i] for i in sources]):
+            answering.append((text, sources))
+        else:
+            dropped.append(text)
+    return answering, dropped
 
 
 def _supported_prefix(
