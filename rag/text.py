@@ -290,12 +290,15 @@ def polarity_words(text: str) -> set[str]:
     return {w for w in re.findall(r"[a-z]+", fold(text).lower()) if w in POLARITY_WORDS}
 
 
+_NAME_TOKEN = re.compile(r"[A-Za-z][A-Za-z'\-]*")  # a word with its hyphens and apostrophes
+
+
 def names(text: str) -> set[str]:
     """Capitalised words that are not sentence-initial or common words: people, places, organisations."""
     out = set()
     text = _ABBREVIATION.sub(lambda m: m.group().replace(".", ""), fold(text))
     for sentence in re.split(r"(?<=[.!?])\s+|\n", text):
-        tokens = re.findall(r"[A-Za-z][A-Za-z'\-]*", sentence)
+        tokens = _NAME_TOKEN.findall(sentence)
         for token in tokens:
             bare = token.strip("'-")
             if bare.endswith("'s"):
@@ -331,6 +334,12 @@ def name_in(name: str, haystack_lower: str) -> bool:
     return False
 
 
+def terms_said(terms: set[str] | frozenset[str], text: str) -> set[str]:
+    """The terms a text says: as a content term, or as a name spelled in it."""
+    have, lowered = content_terms(text), haystack(text)
+    return {term for term in terms if term in have or name_in(term, lowered)}
+
+
 def specific_terms(question: str) -> set[str]:
     """Terms a question cannot do without: names and anything with a digit (F-16, 2025, 40)."""
     terms = key_terms(question)
@@ -341,7 +350,7 @@ def specific_terms(question: str) -> set[str]:
 def _name_modifiers(question: str) -> set[str]:
     """Hyphenated words that use a name to describe ("Brno-based", "Oscar-winning"): an article says
     the same in other words ("based in Brno"), so they are not names the question cannot do without."""
-    words = re.findall(r"[A-Za-z][A-Za-z'\-]*", fold(question))
+    words = _NAME_TOKEN.findall(fold(question))
     return {w.lower() for w in words if "-" in w.strip("-") and w.rsplit("-", 1)[1][:1].islower()}
 
 

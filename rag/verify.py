@@ -51,11 +51,8 @@ def key_coverage(query: Query, evidence: Sequence[Evidence]) -> tuple[float, lis
     terms = query.topic
     if not terms:
         return 1.0, []
-    joined = " ".join(context(e) for e in evidence)
-    haystack = t.haystack(joined)
-    have = t.content_terms(joined)
     weight = {term: (2.0 if term in query.specific else 1.0) for term in terms}
-    found = {term for term in terms if term in have or t.name_in(term, haystack)}
+    found = t.terms_said(terms, " ".join(context(e) for e in evidence))
     missing = sorted(terms - found)
     score = sum(weight[x] for x in found) / sum(weight.values())
     unsaid = sum(term in query.specific for term in missing)
@@ -68,9 +65,8 @@ def restates_supported(query: Query, statement: str, cited: Sequence[Evidence]) 
     """Whether the cited evidence says everything the statement repeats of the question: the judge
     lets a quarter of a statement's words go unsupported, and when those are the question's own
     ("the Brno ferry *was documented carrying* horses") the sentence answers a different question."""
-    joined = " ".join(context(e) for e in cited)
-    have, haystack = t.content_terms(joined), t.haystack(joined)
-    return all(w in have or t.name_in(w, haystack) for w in t.content_terms(statement) & query.words)
+    repeated = t.content_terms(statement) & query.words
+    return t.terms_said(repeated, " ".join(context(e) for e in cited)) == repeated
 
 
 def context(ev: Evidence) -> str:
