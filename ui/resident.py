@@ -126,24 +126,27 @@ def ask(
 
 
 def leave_behind(settings: Settings) -> None:
-    """Start a resident process for these settings unless one is there or they ask for none. A
-    run directory that cannot be made only means that none is started."""
+    """Start a resident process for these settings unless one is there or they ask for none. The
+    socket is bound here and handed over, so that it is there the moment this process ends: a
+    question asked meanwhile waits for the models instead of loading them a second time. A run
+    directory that cannot be made only means that none is started."""
     if settings.keep_warm_s <= 0:
         return
     try:
-        if _alive(socket_path(settings)):
+        server = listen(socket_path(settings))
+        if server is None:
             return
-        folder = run_dir()
-        log = (folder / f"{key(settings)}.log").open("wb")
+        log = (run_dir() / f"{key(settings)}.log").open("wb")
     except OSError:
         return
-    with log:
+    with server, log:
         child = subprocess.Popen(
-            [sys.executable, "-m", "ui.resident"],
+            [sys.executable, "-m", "ui.resident", str(server.fileno())],
             stdin=subprocess.PIPE,
             stdout=log,
             stderr=log,
-            cwd=folder,
+            cwd=run_dir(),
+            pass_fds=(server.fileno(),),
             start_new_session=True,  # a Ctrl-C in the terminal is the asker's, not the resident's
         )
     assert child.stdin is not None
@@ -235,8 +238,7 @@ class Resident:
 
 
 def listen(path: Path) -> socket.socket | None:
-    """The socket, bound before the models load: an asker arriving meanwhile waits for this process
-    instead of loading them a second time. None when another resident already listens there."""
+    """The socket, listening; None when another resident already listens there."""
     if _alive(path):
         return None
     path.unlink(missing_ok=True)
@@ -252,9 +254,7 @@ def main() -> None:
 
     settings = Settings.model_validate_json(sys.stdin.read())
     path = socket_path(settings)
-    server = listen(path)
-    if server is None:
-        return
+    server = socket.socket(fileno=int(sys.argv[1]))  # bound and listening: see `leave_behind`
     inode = path.stat().st_ino
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"resident pid {os.getpid()} for {settings.index_dir} at {path}", flush=True)
