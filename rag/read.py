@@ -54,6 +54,7 @@ POOL_TO_COLLECTION = 0.2  # without an index: share of the evidence pool, scaled
 STRONG_SCORE = 0.5  # a typed span, tied to the question's words, in a sentence meeting its constraints
 TITLE_MATCH = 3.0  # a name titled with the asked noun in full ("which deputy mayor": Deputy Mayor X)
 KIND_IN_NAME = 3.0  # other names count this much less beside one named as the asked noun ("University of X")
+NAME_VARIANT_LENGTH = 6  # name words this long match other endings of themselves (Horodetsky, Horodetskyy)
 NAMED_PLACE = 0.8  # label weight of a name after "in" that the pipeline did not label a place
 
 
@@ -224,15 +225,18 @@ def _trim(query: Query, chunk: Span) -> Span | None:
 def _own_words(query: Query, text: str, label: str = "") -> bool:
     """A span made only of the question's words restates the question; it answers nothing. Nor does
     a person the question names, in full or in part ("Tom Hale" when it asks who stood beside
-    Hale, or beside "him" after a question about Hale): the asked person is someone else."""
+    Hale, or beside "him" after a question about Hale), in any of the spellings articles give a
+    transliterated name ("Horodetskiy" for "Horodetsky"): the asked person is someone else."""
     terms = t.content_terms(text)
     if not terms or terms <= query.words:
         return True
     if label != "PERSON":
         return False
-    spelled = {w.lower() for w in t.words(text)}
+    spelled = t.words(text)
     return any(
-        c.kind == "name" and (named := {w.lower() for w in t.words(c.text)}) and named <= spelled
+        c.kind == "name"
+        and (named := t.words(c.text))
+        and all(any(t.same_name_word(w, s, NAME_VARIANT_LENGTH) for s in spelled) for w in named)
         for c in query.constraints
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from functools import lru_cache
@@ -332,6 +333,19 @@ def name_in(name: str, haystack_lower: str) -> bool:
     if len(name) >= 6:
         return re.search(rf"\b{re.escape(name[:-1])}", haystack_lower) is not None
     return False
+
+
+def same_name_word(a: str, b: str, min_length: int = 6) -> bool:
+    """Two spellings of one name word: the same, or long words that differ only in their last two
+    letters, as transliterations of one name do across articles (Horodetsky, Horodetskyy,
+    Horodetskiy). Short words only as written: "Ines" is not "Inessa"."""
+    a, b = a.lower(), b.lower()
+    if a == b:
+        return True
+    if min(len(a), len(b)) < min_length:
+        return False
+    shared = len(os.path.commonprefix([a, b]))
+    return shared >= max(len(a), len(b)) - 2
 
 
 def terms_said(terms: set[str] | frozenset[str], text: str) -> set[str]:
