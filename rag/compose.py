@@ -14,6 +14,8 @@ from rag.prompts import render
 from rag.records import MARKER, Answer, Citation, Mode, Timings
 from rag.retrieve import Evidence
 
+DOTTED_ABBREVIATION = re.compile(r"(?<![\w.])(?:[A-Za-z]\.){2,}$")  # "U.S." keeps its dot before "[1]"
+
 
 def render_answer(
     statements: Sequence[tuple[str, list[int]]], evidence: Sequence[Evidence]
@@ -29,7 +31,7 @@ def render_answer(
             marks.append(numbering[idx])
         body = statement.rstrip()
         end = ""
-        if body and body[-1] in ".!?":
+        if body and body[-1] in ".!?" and not DOTTED_ABBREVIATION.search(body):
             body, end = body[:-1], body[-1]
         parts.append(f"{body} {''.join(f'[{m}]' for m in sorted(set(marks)))}{end or '.'}")
     citations = [

@@ -119,6 +119,12 @@ def test_markers_follow_support_not_the_model_and_are_renumbered_in_reading_orde
     assert [c.n for c in citations] == [1, 2]
 
 
+def test_a_dotted_abbreviation_at_the_end_keeps_its_dots_before_the_marker():
+    evidence = [ev("The ferry line to the U.K. reopened on Monday.", 0)]
+    assert render_answer([("The U.K.", [0])], evidence)[0] == "The U.K. [1]."
+    assert render_answer([("It reopened on Monday.", [0])], evidence)[0] == "It reopened on Monday [1]."
+
+
 def test_statement_needing_two_passages_cites_both():
     evidence = [
         ev("Dock workers in Portmere ended a strike on Sunday.", 0),
