@@ -76,7 +76,7 @@ def statements_with_markers(answer: str) -> list[tuple[str, list[int]]]:
     for piece in pieces:
         numbers = [int(n) for m in CITATION_MARKER.finditer(piece) for n in re.findall(r"\d+", m.group())]
         text = CITATION_MARKER.sub("", piece).strip()
-        if not re.search(r"[A-Za-z]{2}", text):
+        if not re.search(r"[^\W_]", text):  # "60 [1]." and "U.K. [1]." are statements; "[2]." is not
             if merged:  # a marker standing alone after a sentence belongs to that sentence
                 merged[-1][1].extend(numbers)
             continue

@@ -50,6 +50,13 @@ def test_citations_all_supported():
     assert (s.recall, s.precision, s.statements, s.citations) == (1.0, 1.0, 2, 2)
 
 
+def test_an_answer_of_a_figure_or_an_abbreviation_alone_is_a_statement():
+    for answer in ("About 60 [1].", "60 [1].", "U.K. [1]."):
+        assert citation_scores(answer, {1: SHIPS}).statements == 1, answer
+    s = citation_scores("About 60 ships waited at sea. [1]", {1: SHIPS})
+    assert (s.statements, s.recall) == (1, 1.0)  # a marker alone after its sentence belongs to it
+
+
 def test_statement_without_citation_lowers_recall_only():
     s = citation_scores(
         "The union accepted a 6.5 percent pay rise [1]. About 60 ships waited at sea.", {1: UNION, 2: SHIPS}
