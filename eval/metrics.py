@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rag.judge import judge
+from rag.text import numbers as figures
 
 CITATION_MARKER = re.compile(r"\[\s*\d+(?:\s*,\s*\d+)*\s*\]")
 APOSTROPHES = re.compile(r"['\u2019\u02bc`]")
@@ -41,9 +42,16 @@ def fact_found(aliases: Sequence[str], answer: str) -> bool:
     for alias in filter(None, (normalize(a) for a in aliases)):
         before = r"(?<!\d)" if alias[0].isdigit() else ""
         after = r"(?!\d)" if alias[-1].isdigit() else ""
-        if re.search(before + re.escape(alias) + after, norm):
+        if re.search(before + re.escape(alias) + after, norm) or _same_count(alias, answer):
             return True
     return False
+
+
+def _same_count(alias: str, answer: str) -> bool:
+    """A one-word count is one fact however it is spelled: "2" is found in "two terms", "Four" in
+    "4 times" (not "one": it is rarely a count)."""
+    value = figures(alias) if " " not in alias else set()
+    return len(value) == 1 and value <= figures(answer)
 
 
 def fact_recall(facts: Sequence[Sequence[str]], answer: str, abstained: bool) -> float:

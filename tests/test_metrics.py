@@ -38,6 +38,11 @@ def test_fact_recall():
     assert fact_recall([["1"]], "only 1 was born that day", abstained=False) == 1.0
     assert fact_recall([["30-day"]], "a 30-day truce", abstained=False) == 1.0
     assert fact_recall([["13"]], "13 stars, then 130", abstained=False) == 1.0
+    # a one-word count however it is spelled
+    assert fact_recall([["2"]], "two terms [1].", abstained=False) == 1.0
+    assert fact_recall([["Four"]], "4 times [1].", abstained=False) == 1.0
+    assert fact_recall([["2"]], "twelve terms [1].", abstained=False) == 0.0
+    assert fact_recall([["1"]], "one of the riders", abstained=False) == 0.0
     # articles do not count: a title named without its "The" is found
     assert fact_recall([["The Harbour Tales"]], 'a sequel to "Harbour Tales" [1]', abstained=False) == 1.0
 
