@@ -139,6 +139,8 @@ def _spans(query: Query, doc: Doc) -> list[tuple[Span, str, float]]:
         out = [(e, lab, w) for e, lab, w in out if units & set(t.words(e.text.lower())) or "-long" in e.text]
     if query.answer_type == "number" and query.head and query.head in lexicon()["duration_units"]:
         out += _counted_times(query.head, doc)
+    if query.answer_type == "number" and query.counted:
+        out = [(e, lab, w) for e, lab, w in out if not _counts_another_asked_noun(query, e)]
     if query.answer_type == "date":
         vague = set(lexicon()["vague_time"])
         out = [(e, lab, w * (0.3 if vague & set(t.words(e.text.lower())) else 1.0)) for e, lab, w in out]
@@ -149,6 +151,17 @@ def _spans(query: Query, doc: Doc) -> list[tuple[Span, str, float]]:
             if body is not None and (body.start, body.end) not in ents:
                 out.append((body, "CHUNK", weights["CHUNK"]))
     return out
+
+
+def _counts_another_asked_noun(query: Query, span: Span) -> bool:
+    """ "27 flags" does not answer "how many stars were on the first flag": the figure counts a
+    thing the question names for another role. A noun the question does not name may be the asked
+    one in other words ("12 villagers" for "how many people"), so it stays."""
+    root = span.root
+    if root.dep_ != "nummod" or root.head.pos_ not in ("NOUN", "PROPN"):
+        return False
+    noun = t.stem(root.head.text)
+    return noun != query.counted and noun in query.words
 
 
 def _named_places(doc: Doc) -> list[tuple[Span, str, float]]:
@@ -227,8 +240,8 @@ def _own_words(query: Query, text: str, label: str = "") -> bool:
     a person the question names, in full or in part ("Tom Hale" when it asks who stood beside
     Hale, or beside "him" after a question about Hale), in any of the spellings articles give a
     transliterated name ("Horodetskiy" for "Horodetsky"): the asked person is someone else."""
-    terms = t.content_terms(text)
-    if not terms or terms <= query.words:
+    terms = t.content_terms(text) | t.figure_values(text)  # "two" is a stop word, yet a count
+    if not terms or terms <= query.words | query.numbers:
         return True
     if label != "PERSON":
         return False
@@ -362,7 +375,9 @@ def _merge_short_forms(cands: list[Candidate], weights: dict[str, float]) -> lis
             ),
             None,
         )
-        if home is not None and cand.label == home.label:
+        if home is not None and _bounds(home.text, words):
+            kept.append(cand)  # "two" is a count; "no more than two" a limit: two answers
+        elif home is not None and cand.label == home.label:
             home.occurrences.extend(cand.occurrences)
             home.docs |= cand.docs
             home.kind_named |= cand.kind_named
@@ -373,6 +388,12 @@ def _merge_short_forms(cands: list[Candidate], weights: dict[str, float]) -> lis
         else:
             kept.append(cand)
     return kept
+
+
+def _bounds(longer: str, words: list[str]) -> bool:
+    """Whether a longer spelling makes a figure a limit ("no more than two", "up to 40")."""
+    key = _key(longer)
+    return any(key.startswith(f"{bound} {' '.join(words)}") for bound in lexicon()["figure_bounds"])
 
 
 def _surname_of(words: list[str], person: Candidate, weights: dict[str, float]) -> bool:

@@ -341,6 +341,29 @@ def test_the_draft_names_a_count_by_its_value_not_its_spelling():
     assert not read.drafted(place, "fifth", "It is the 5th town.")  # only counts compare by value
 
 
+def test_a_figure_counting_another_noun_of_the_question_does_not_answer_it():
+    asked = analyse("How many towers stood on the old Brno bridge?")
+    choice = read.choose(asked, [ev("A guide to the 14 historic bridges of Brno and their stories.")])
+    assert choice is None or choice.text != "14"
+    both = [ev("Brno has 14 bridges; the old bridge has two towers at its ends.")]
+    choice = read.choose(asked, both)
+    assert choice is not None and choice.text == "two"
+    other_words = read.choose(
+        analyse("How many people were rescued from the flooded Brno bridge?"),
+        [ev("Crews rescued 12 villagers from the flooded bridge in Brno.")],
+    )
+    assert other_words is not None and other_words.text == "12"
+
+
+def test_a_figure_is_not_answered_by_a_limit_that_contains_it():
+    evidence = [
+        ev("Ines Varga scored two goals in the Brno final.", 0),
+        ev("No player has ever scored more than two goals in a Brno final.", 1),
+    ]
+    choice = read.choose(analyse("How many goals did Ines Varga score in the Brno final?"), evidence)
+    assert choice is not None and choice.text == "two"
+
+
 def test_how_many_days_is_answered_by_a_span_of_days():
     query = analyse("How many days long was the truce agreed in Ostrava?")
     assert query.answer_type == "number" and query.head == "day"
