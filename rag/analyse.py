@@ -275,6 +275,9 @@ def _wh_role(doc: Doc, phrase: Sequence[Token]) -> WhRole:
     ):
         return "in_situ"
     root = phrase[-1]
+    after = doc[root.i + 1] if root.i + 1 < len(doc) else None
+    if after is not None and after.lower_ in ("did", "does", "do"):
+        return "fronted"  # "how many goals did she score": do-support puts the subject after it
     if root.dep_ in ("nsubj", "nsubjpass") or (
         root.dep_ == "det" and root.head.dep_ in ("nsubj", "nsubjpass")
     ):

@@ -80,6 +80,10 @@ def test_wh_position_decides_how_the_answer_sentence_is_written():
     assert statement(fronted, "the Amber Medal") == "the Amber Medal."
     quoted = analyse("Who wrote “The Brno Waltz?”")
     assert statement(quoted, "Ines Varga") == "Ines Varga wrote “The Brno Waltz”."
+    counted = analyse("How many goals did Tom score in Brno?")  # the parse calls "goals" a subject
+    assert counted.wh_role == "fronted" and statement(counted, "two") == "two."
+    unit = analyse("How many minutes were left on the clock?")
+    assert statement(unit, "40 minutes") == "40 minutes were left on the clock."  # no "minutes minutes"
 
 
 def test_candidate_is_never_one_of_the_questions_own_names():
