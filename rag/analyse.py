@@ -270,9 +270,10 @@ def _wh_role(doc: Doc, phrase: Sequence[Token]) -> WhRole:
     """Where the wh-phrase sits decides whether the answer can replace it in the question."""
     if not phrase:
         return "none"
-    if phrase[0].i > 0 and not all(
-        tok.is_punct or tok.lower_ in ("and", "but", "so") for tok in doc[: phrase[0].i]
-    ):
+    before = [tok for tok in doc[: phrase[0].i] if not (tok.is_punct or tok.lower_ in ("and", "but", "so"))]
+    if before and all(tok.pos_ == "ADP" or tok.dep_ == "prep" for tok in before):
+        return "fronted"  # "In which year did …": the preposition moved to the front with it
+    if before:
         return "in_situ"
     root = phrase[-1]
     after = doc[root.i + 1] if root.i + 1 < len(doc) else None

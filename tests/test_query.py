@@ -82,6 +82,8 @@ def test_wh_position_decides_how_the_answer_sentence_is_written():
     assert statement(quoted, "Ines Varga") == "Ines Varga wrote “The Brno Waltz”."
     counted = analyse("How many goals did Tom score in Brno?")  # the parse calls "goals" a subject
     assert counted.wh_role == "fronted" and statement(counted, "two") == "two."
+    for pied in ("In which year did Tom Hale win the Brno marathon?", "Since which year has Brno held it?"):
+        assert analyse(pied).wh_role == "fronted" and statement(analyse(pied), "1998") == "1998."
     unit = analyse("How many minutes were left on the clock?")
     assert statement(unit, "40 minutes") == "40 minutes were left on the clock."  # no "minutes minutes"
 
