@@ -313,9 +313,10 @@ def gather(query: Query, evidence: Sequence[Evidence]) -> list[Candidate]:
 def _named_for_kind(query: Query, span: Span, label: str) -> bool:
     """A name says what kind of thing it is when its head noun is the asked one ("the University of
     Brno" is a university), when it stands in apposition to the asked noun ("the club, Vltava
-    Eagles"), or when it names the asked noun it is compounded to ("Brno rowing club" for "which
-    club"; not for people: "Brno officials" are not Brno). Spelled as asked, so "the United States"
-    is not a "state"; noun phrases ("the first state") are not names."""
+    Eagles"), when the asked noun is said to be called so ("a club called Vltava Eagles"), or when
+    it names the asked noun it is compounded to ("Brno rowing club" for "which club"; not for
+    people: "Brno officials" are not Brno). Spelled as asked, so "the United States" is not a
+    "state"; noun phrases ("the first state") are not names."""
     if query.head is None or not label.isupper() or label in ("CHUNK", "READ") or span.root.pos_ != "PROPN":
         return False
     if span.root.lower_ == query.head:
@@ -324,6 +325,9 @@ def _named_for_kind(query: Query, span: Span, label: str) -> bool:
         return True  # "the harbour's two rowing clubs, Vltava Eagles and Brno Oars"
     if any(c.dep_ == "appos" and _is_asked_noun(query.head, c) for c in span.root.children):
         return True  # "Vltava Eagles, a rowing club from Brno"
+    naming = _naming_verb(span.root)
+    if naming is not None and naming.dep_ == "acl" and _is_asked_noun(query.head, naming.head):
+        return True  # "a rowing club called Vltava Eagles", "a storm known as Ines"
     if query.answer_type == "person":
         return False
     tok = span.root
@@ -334,6 +338,17 @@ def _named_for_kind(query: Query, span: Span, label: str) -> bool:
         if tok.lemma_.lower() == query.head and not span.start <= tok.i < span.end:
             return True
     return False
+
+
+def _naming_verb(tok: Token) -> Token | None:
+    """The verb that gives a noun its name: "called" of "a club called Vltava Eagles", "known" of
+    "a storm known as Ines"."""
+    verb = tok.head
+    if tok.dep_ == "pobj" and verb.lower_ == "as":
+        verb = verb.head
+    elif tok.dep_ not in ("oprd", "dobj", "attr", "xcomp"):
+        return None
+    return verb if verb.pos_ == "VERB" and verb.lemma_.lower() in lexicon()["naming_verbs"] else None
 
 
 def _is_asked_noun(head: str, tok: Token) -> bool:

@@ -450,6 +450,17 @@ def test_a_name_in_apposition_to_the_asked_noun_is_one_of_its_kind(monkeypatch):
     assert read.rule_scores(club, race, read.gather(club, race))[0].text == "Ostrava"
 
 
+def test_a_name_the_asked_noun_is_said_to_be_called_is_one_of_its_kind():
+    club = analyse("Which rowing club won the Brno regatta?")
+    called = [ev("Tom Hale coached a rowing club called Vltava Eagles, which won the Brno regatta.")]
+    assert [c.text for c in read.gather(club, called) if c.kind_named] == ["Vltava Eagles"]
+    storm = analyse("Which storm hit Brno?")
+    known = [ev("Maria Novak said the storm, known as Ines, hit Brno on Friday.")]
+    assert [c.text for c in read.gather(storm, known) if c.kind_named] == ["Ines"]
+    coached = [ev("Tom Hale, known as a strict coach, trained the club that won the Brno regatta.")]
+    assert not any(c.kind_named for c in read.gather(club, coached))  # known as something else
+
+
 def test_a_name_that_only_describes_is_not_a_name_the_question_needs():
     assert t.specific_terms("Which Brno-based firm won the F-16 deal with Jean-Pierre Hale?") == {
         "f-16",
