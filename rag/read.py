@@ -135,8 +135,7 @@ def _spans(query: Query, doc: Doc) -> list[tuple[Span, str, float]]:
     if query.answer_type == "place":
         out += _named_places(doc)
     if query.answer_type == "duration":
-        units = set(lexicon()["duration_units"])
-        out = [(e, lab, w) for e, lab, w in out if units & set(t.words(e.text.lower())) or "-long" in e.text]
+        out = [(e, lab, w) for e, lab, w in out if _is_length_of_time(e.text)]
     if query.answer_type == "number" and query.head and query.head in lexicon()["duration_units"]:
         out += _counted_times(query.head, doc)
     if query.answer_type == "number" and query.counted:
@@ -162,6 +161,13 @@ def _counts_another_asked_noun(query: Query, span: Span) -> bool:
         return False
     noun = t.stem(root.head.text)
     return noun != query.counted and noun in query.words
+
+
+def _is_length_of_time(text: str) -> bool:
+    """ "30-day", "40 minutes", "an hour-long": a length of time, not a point in time ("next week",
+    "four years later") or an age ("100 years old")."""
+    words = set(re.split(r"[^a-z]+", text.lower()))
+    return bool(words & set(lexicon()["duration_units"])) and not words & set(lexicon()["time_points"])
 
 
 def _named_places(doc: Doc) -> list[tuple[Span, str, float]]:

@@ -381,6 +381,18 @@ def test_how_many_days_is_answered_by_a_span_of_days():
     ]
 
 
+def test_how_long_is_answered_by_a_length_of_time_not_a_point_in_time():
+    query = analyse("How long is the mourning period for Tom Hale?")
+    evidence = [
+        ev("The city will hold a 12-day mourning period for Tom Hale, starting next week.", 0),
+        ev("Four years later, Tom Hale returned to Brno for a mourning period of his own.", 1),
+    ]
+    texts = [c.text for c in read.gather(query, evidence)]
+    assert "12-day" in texts and "next week" not in texts and "Four years later" not in texts
+    choice = read.choose(query, evidence)
+    assert choice is not None and choice.text == "12-day"
+
+
 def test_a_name_titled_with_the_asked_noun_in_full_is_the_answer(monkeypatch):
     query = analyse("Which deputy mayor met the press in Brno?")
     assert query.title == {"deputy", "mayor"}
