@@ -345,10 +345,14 @@ def _amount(doc: Doc, wh: Token | None, kind: AnswerType) -> str | None:
 
 
 def _counted(doc: Doc, wh: Token | None) -> str | None:
-    """ "how many *civilians*": not answered by "the two leaders"."""
+    """ "how many *civilians*", "how many new *members*": not answered by "the two leaders"."""
     if wh is None or wh.lower_ != "how" or wh.i + 2 >= len(doc) or doc[wh.i + 1].lower_ != "many":
         return None
-    noun = doc[wh.i + 2]
+    many = doc[wh.i + 1]
+    noun = many.head if many.head.pos_ == "NOUN" and many.head.i > many.i else None
+    if noun is None:  # the parse may attach "many" elsewhere: the first noun after its modifiers
+        ahead = doc[wh.i + 2 : wh.i + 5]
+        noun = next((tok for tok in ahead if tok.pos_ == "NOUN"), doc[wh.i + 2])
     return t.stem(t.fold(noun.text)) if noun.is_alpha else None
 
 

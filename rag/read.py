@@ -412,9 +412,12 @@ def _merge_short_forms(cands: list[Candidate], weights: dict[str, float]) -> lis
 
 
 def _bounds(longer: str, words: list[str]) -> bool:
-    """Whether a longer spelling makes a figure a limit ("no more than two", "up to 40")."""
+    """Whether a longer spelling makes a figure a limit or one end of a range ("no more than two",
+    "up to 40", "between five and seven")."""
     key = _key(longer)
-    return any(key.startswith(f"{bound} {' '.join(words)}") for bound in lexicon()["figure_bounds"])
+    return bool(t.numbers(" ".join(words))) and any(
+        key.startswith(f"{bound} ") for bound in lexicon()["figure_bounds"]
+    )
 
 
 def _surname_of(words: list[str], person: Candidate, weights: dict[str, float]) -> bool:

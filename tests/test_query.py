@@ -368,6 +368,12 @@ def test_a_figure_is_not_answered_by_a_limit_that_contains_it():
     ]
     choice = read.choose(analyse("How many goals did Ines Varga score in the Brno final?"), evidence)
     assert choice is not None and choice.text == "two"
+    ranged = [
+        ev("Ines Varga scored two goals in the Brno final.", 0),
+        ev("Forwards usually score between one and two goals in a Brno final.", 1),
+    ]
+    choice = read.choose(analyse("How many goals did Ines Varga score in the Brno final?"), ranged)
+    assert choice is not None and choice.text == "two"
 
 
 def test_how_many_days_is_answered_by_a_span_of_days():
@@ -379,6 +385,16 @@ def test_how_many_days_is_answered_by_a_span_of_days():
     assert "12-day" not in [
         c.text for c in read.gather(other, [ev("Both sides accepted a 12-day truce in Ostrava.")])
     ]
+
+
+def test_the_counted_noun_is_the_one_many_counts_past_its_modifiers():
+    assert analyse("How many new members joined the Brno rowing club?").counted == "member"
+    assert analyse("How many rowing boats did the Brno club buy?").counted == "boat"
+    assert analyse("How many of the towers survived the storm?").counted == "tower"
+    asked = analyse("How many new members joined the Brno rowing club this year?")
+    joined = [ev("The Brno rowing club said seven new members joined, out of 14 who applied this year.")]
+    choice = read.choose(asked, joined)
+    assert choice is not None and choice.text == "seven"
 
 
 def test_how_long_is_answered_by_a_length_of_time_not_a_point_in_time():
