@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
+from itertools import takewhile
 from typing import TYPE_CHECKING, Literal
 
 from rag import text as t
@@ -29,6 +30,7 @@ ConstraintKind = Literal["name", "number", "year"]
 # name of a person or place; None where any sentence may.
 SentenceKind = Literal["number", "date", "person", "place"]
 
+MODIFIER_RUN = 5  # words between "which" and its noun that are read as the noun's modifiers
 WH_WORDS = frozenset({"which", "what", "who", "whom", "whose", "when", "where", "how"})
 SLOT_SPLIT = re.compile(r",?\s+and\s+(?=(?:what|which|who|whom|when|where|how)\b)", re.I)
 FOLLOW_UP = re.compile(
@@ -258,6 +260,12 @@ def _asked_noun(doc: Doc, wh: Token) -> Token | None:
     # attach the wh-word elsewhere, but the noun is the first one after the modifiers.
     if nxt is not None and nxt.pos_ == "ADJ" and wh.i + 2 < len(doc) and doc[wh.i + 2].pos_ == "NOUN":
         return doc[wh.i + 2]
+    if wh.lower_ in ("which", "what"):  # several modifiers: "which Brno-based regional *paper*"
+        modifiers = ("ADJ", "PROPN", "NOUN")
+        run = list(takewhile(lambda tok: tok.pos_ in modifiers or tok.tag_ == "HYPH", doc[wh.i + 1 :]))
+        nouns = [tok for tok in run[:MODIFIER_RUN] if tok.pos_ == "NOUN"]
+        if nouns:
+            return nouns[-1]
     if wh.head.lemma_ != "be":
         return None
     for tok in doc:  # "What was its name?": the wh-word is the attribute of a noun subject

@@ -387,6 +387,12 @@ def test_how_many_days_is_answered_by_a_span_of_days():
     ]
 
 
+def test_the_asked_noun_is_found_past_several_modifiers():
+    query = analyse("Which Czech presidential adviser said the Brno meeting showed contradictions?")
+    assert query.head == "adviser" and query.answer_type == "person" and query.wants_span
+    assert analyse("Which Brno-based regional paper broke the story?").head == "paper"
+
+
 def test_the_counted_noun_is_the_one_many_counts_past_its_modifiers():
     assert analyse("How many new members joined the Brno rowing club?").counted == "member"
     assert analyse("How many rowing boats did the Brno club buy?").counted == "boat"
