@@ -25,6 +25,7 @@ from rag.retrieve import Evidence
 # strike" without "Orla" is about someone else.
 MISSING_SPECIFIC_SHARE = 1 / 3
 MIN_STATEMENT_TERMS = 3  # "Mayor Tefera is" is not a statement worth citing
+OPEN_KEY_SHARE = 0.5  # of the question's key terms, an open answer says at least this share
 REFUSAL = re.compile(
     r"not in the articles|does not (?:say|mention|answer|provide)|doesn't (?:say|mention)|no information|"
     r"not (?:mentioned|specified|stated|provided)|cannot answer|can't answer|i don't know",
@@ -157,7 +158,19 @@ def answering_statements(
             answering.append((text, sources))
         else:
             dropped.append(text)
+    if answering and not says_the_question(query, " ".join(text for text, _ in answering)):
+        return [], dropped + [text for text, _ in answering]
     return answering, dropped
+
+
+def says_the_question(query: Query, answer: str) -> bool:
+    """Whether an answer says at least half of what the question is about: true sentences that
+    share only a name with it ("Ines Varga thanked the crew" for "how did Ines Varga describe the
+    final?") answer another question."""
+    key = query.key or query.search_key
+    if len(key) < 2:
+        return True
+    return len(t.terms_said(set(key), answer)) >= OPEN_KEY_SHARE * len(key)
 
 
 def _supported_prefix(
