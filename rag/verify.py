@@ -150,11 +150,14 @@ def answering_statements(
     draft: str, evidence: Sequence[Evidence], query: Query
 ) -> tuple[list[tuple[str, list[int]]], list[str]]:
     """`attach_citations` for an answer: a kept statement must also find in its cited sentences
-    every word it repeats of the question (`restates_supported`); the others are dropped."""
+    every word it repeats of the question (`restates_supported`) and, for a question about a
+    refusal, the refusal (`refuses_as_asked`); the others are dropped, and all of them when together
+    they say too little of the question (`says_the_question`)."""
     kept, dropped = attach_citations(draft, evidence, query)
     answering = []
     for text, sources in kept:
-        if restates_supported(query, text, [evidence[i] for i in sources]):
+        cited = [evidence[i] for i in sources]
+        if restates_supported(query, text, cited) and refuses_as_asked(query, cited):
             answering.append((text, sources))
         else:
             dropped.append(text)
@@ -171,6 +174,19 @@ def says_the_question(query: Query, answer: str) -> bool:
     if len(key) < 2:
         return True
     return len(t.terms_said(set(key), answer)) >= OPEN_KEY_SHARE * len(key)
+
+
+def refuses_as_asked(query: Query, cited: Sequence[Evidence]) -> bool:
+    """A question about a refusal ("what did the council reject?") is answered by a sentence that
+    tells of that refusal, not by one where the same people agree to, discuss or reject another."""
+    asked = _refusals(query.text)
+    return not asked or any(asked & _refusals(context(e)) for e in cited)
+
+
+def _refusals(text: str) -> set[str]:
+    """The refusals a text tells of, each by its verb ("denied" and "denies" are one)."""
+    words = set(re.findall(r"[a-z]+", t.haystack(text)))
+    return {verb for verb, forms in lexicon()["refusal_words"].items() if words & set(forms)}
 
 
 def _supported_prefix(

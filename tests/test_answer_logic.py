@@ -662,3 +662,24 @@ def test_an_open_answer_that_shares_only_a_name_with_the_question_answers_anothe
     thanked = analyse("What did Ines Varga thank the firefighters for?")
     kept, _ = answering_statements(draft, evidence, thanked)
     assert [text for text, _ in kept] == ["Ines Varga thanked the firefighters for saving 230 rare maps."]
+
+
+def test_a_question_about_a_refusal_is_answered_by_a_sentence_that_tells_of_one():
+    from rag.verify import answering_statements
+
+    evidence = [
+        ev("The council discussed a new tram depot for Portmere on Monday.", 0),
+        ev("The council rejected a plan to close the Portmere library on Monday.", 1),
+    ]
+    question = analyse("What did the Portmere council reject on Monday?")
+    discussed, _ = answering_statements(
+        "The council discussed a new tram depot for Portmere [1].", evidence, question
+    )
+    assert discussed == []
+    rejected, _ = answering_statements(
+        "The council rejected a plan to close the library [2].", evidence, question
+    )
+    assert [sources for _, sources in rejected] == [[1]]
+    denied = [ev("The mayor of Portmere denied a plan to close the library on Monday.", 0)]
+    other, _ = answering_statements("The mayor denied a plan to close the library [1].", denied, question)
+    assert other == []  # another refusal than the one asked about
