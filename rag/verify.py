@@ -25,7 +25,6 @@ from rag.retrieve import Evidence
 # strike" without "Orla" is about someone else.
 MISSING_SPECIFIC_SHARE = 1 / 3
 MIN_STATEMENT_TERMS = 3  # "Mayor Tefera is" is not a statement worth citing
-OPEN_KEY_SHARE = 0.5  # of the question's key terms, an open answer says at least this share
 REFUSAL = re.compile(
     r"not in the articles|does not (?:say|mention|answer|provide)|doesn't (?:say|mention)|no information|"
     r"not (?:mentioned|specified|stated|provided)|cannot answer|can't answer|i don't know",
@@ -151,8 +150,7 @@ def answering_statements(
 ) -> tuple[list[tuple[str, list[int]]], list[str]]:
     """`attach_citations` for an answer: a kept statement must also find in its cited sentences
     every word it repeats of the question (`restates_supported`) and, for a question about a
-    refusal, the refusal (`refuses_as_asked`); the others are dropped, and all of them when together
-    they say too little of the question (`says_the_question`)."""
+    refusal, the refusal (`refuses_as_asked`); the others are dropped."""
     kept, dropped = attach_citations(draft, evidence, query)
     answering = []
     for text, sources in kept:
@@ -161,19 +159,7 @@ def answering_statements(
             answering.append((text, sources))
         else:
             dropped.append(text)
-    if answering and not says_the_question(query, " ".join(text for text, _ in answering)):
-        return [], dropped + [text for text, _ in answering]
     return answering, dropped
-
-
-def says_the_question(query: Query, answer: str) -> bool:
-    """Whether an answer says at least half of what the question is about: true sentences that
-    share only a name with it ("Ines Varga thanked the crew" for "how did Ines Varga describe the
-    final?") answer another question."""
-    key = query.key or query.search_key
-    if len(key) < 2:
-        return True
-    return len(t.terms_said(set(key), answer)) >= OPEN_KEY_SHARE * len(key)
 
 
 def refuses_as_asked(query: Query, cited: Sequence[Evidence]) -> bool:
