@@ -75,3 +75,19 @@ def test_a_reader_that_goes_away_ends_the_command_quietly():
     err = proc.stderr.read()
     assert proc.wait(timeout=60) == 141
     assert "error" not in err and "Traceback" not in err
+
+
+def test_a_resident_that_cannot_be_started_leaves_the_answer_and_no_socket(tmp_path, monkeypatch):
+    from rag.settings import load_settings
+    from ui import resident
+
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    settings = load_settings(index=tmp_path / "index", keep_warm_s=60)
+
+    def cannot_start(*args, **kwargs):
+        raise OSError("no such interpreter")
+
+    monkeypatch.setattr(resident.subprocess, "Popen", cannot_start)
+    resident.leave_behind(settings)  # returns instead of raising: the asker still prints its answer
+    assert not resident.socket_path(settings).exists()
+    assert resident.ask(settings, "a question", {}, None) is None  # the next asker answers itself

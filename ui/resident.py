@@ -129,29 +129,32 @@ def leave_behind(settings: Settings) -> None:
     """Start a resident process for these settings unless one is there or they ask for none. The
     socket is bound here and handed over, so that it is there the moment this process ends: a
     question asked meanwhile waits for the models instead of loading them a second time. A run
-    directory that cannot be made only means that none is started."""
+    directory that cannot be made, or a process that cannot be started, only means that none is."""
     if settings.keep_warm_s <= 0:
         return
     try:
-        server = listen(socket_path(settings))
+        path = socket_path(settings)
+        server = listen(path)
         if server is None:
             return
-        log = (run_dir() / f"{key(settings)}.log").open("wb")
     except OSError:
         return
-    with server, log:
-        child = subprocess.Popen(
-            [sys.executable, "-m", "ui.resident", str(server.fileno())],
-            stdin=subprocess.PIPE,
-            stdout=log,
-            stderr=log,
-            cwd=run_dir(),
-            pass_fds=(server.fileno(),),
-            start_new_session=True,  # a Ctrl-C in the terminal is the asker's, not the resident's
-        )
-    assert child.stdin is not None
-    child.stdin.write(pinned(settings).model_dump_json().encode("utf-8"))
-    child.stdin.close()
+    try:
+        with server, (run_dir() / f"{key(settings)}.log").open("wb") as log:
+            child = subprocess.Popen(
+                [sys.executable, "-m", "ui.resident", str(server.fileno())],
+                stdin=subprocess.PIPE,
+                stdout=log,
+                stderr=log,
+                cwd=run_dir(),
+                pass_fds=(server.fileno(),),
+                start_new_session=True,  # a Ctrl-C in the terminal is the asker's, not the resident's
+            )
+        assert child.stdin is not None
+        child.stdin.write(pinned(settings).model_dump_json().encode("utf-8"))
+        child.stdin.close()
+    except OSError:  # no process could be started (or it died at once): the answer still stands
+        path.unlink(missing_ok=True)
 
 
 def residents(stop: bool = False, index: Path | None = None) -> list[dict[str, Any]]:
