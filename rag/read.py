@@ -147,9 +147,21 @@ def _spans(query: Query, doc: Doc) -> list[tuple[Span, str, float]]:
         ents = {(e.start, e.end) for e in doc.ents}
         for chunk in doc.noun_chunks:
             body = _trim(query, chunk)
-            if body is not None and (body.start, body.end) not in ents:
+            if body is not None and (body.start, body.end) not in ents and not _describes_a_name(body):
                 out.append((body, "CHUNK", weights["CHUNK"]))
     return out
+
+
+def _describes_a_name(chunk: Span) -> bool:
+    """A common noun phrase in apposition to a name says what the name is ("the club's coach, Tom
+    Hale"; "Tom Hale, the club's coach"): the name is the answer, the phrase only its description,
+    and as a candidate of its own it would split the name's weight."""
+    root = chunk.root
+    if root.pos_ != "NOUN":
+        return False
+    if root.dep_ == "appos" and root.head.pos_ == "PROPN":
+        return True
+    return any(c.dep_ == "appos" and c.pos_ == "PROPN" for c in root.children)
 
 
 def _counts_another_asked_noun(query: Query, span: Span) -> bool:
