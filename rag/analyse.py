@@ -83,6 +83,8 @@ class Query:
     lasting: frozenset[str] = field(default_factory=frozenset)  # "how long was *the call*"
     asks: bool = True  # False for a bare topic ("Olympics"): nothing is asked, so nothing is answered
     plural: bool = False  # "which *countries*": the answer may be several names joined by "and"
+    verb: str | None = None  # "who *demanded* a recount": the verb the asked one is the subject of
+    passive: bool = False  # "which firm *was fined*": that verb in the passive
 
     @property
     def search_text(self) -> str:
@@ -140,6 +142,8 @@ def analyse(
     )
     kind, head, phrase = _answer_type(doc, wh)
     wh_span = (phrase[0].idx, phrase[-1].idx + len(phrase[-1])) if phrase else None
+    role = _wh_role(doc, phrase)
+    verb = _subject_verb(phrase) if role == "subject" else None
     outside = question if wh_span is None else question[: wh_span[0]] + " " + question[wh_span[1] :]
     constraints = _constraints(doc, wh_span)
     focus = t.key_terms(_strip_relative_time(outside))
@@ -158,7 +162,7 @@ def analyse(
         head=head,
         title=_title(phrase, kind, head),
         wh_span=wh_span,
-        wh_role=_wh_role(doc, phrase),
+        wh_role=role,
         wh_noun_phrase=bool(phrase) and not any(tok.pos_ in ("AUX", "VERB") for tok in phrase),
         constraints=constraints,
         focus=frozenset(focus),
@@ -178,6 +182,8 @@ def analyse(
         counted=_counted(doc, wh),
         lasting=_lasting(doc, wh) if kind == "duration" else frozenset(),
         plural=any(tok.tag_ in ("NNS", "NNPS") and tok.lemma_.lower() == head for tok in phrase),
+        verb=verb.lemma_.lower() if verb is not None else None,
+        passive=verb is not None and any(c.dep_ in ("nsubjpass", "auxpass") for c in verb.children),
     )
 
 
@@ -293,6 +299,16 @@ def _wh_role(doc: Doc, phrase: Sequence[Token]) -> WhRole:
         aux = [tok for tok in doc if tok.i > root.i and tok.lower_ in ("did", "does", "do")]
         return "fronted" if aux and aux[0].dep_ == "aux" and aux[0].head.i > aux[0].i + 1 else "subject"
     return "fronted"
+
+
+def _subject_verb(phrase: Sequence[Token]) -> Token | None:
+    """The verb a subject wh-phrase is the subject of ("who *demanded* …", "which firm *was
+    fined* …"); none for a copula ("who is the mayor"), whose answer is named, not acting."""
+    subject = next((tok for tok in phrase if tok.dep_ in ("nsubj", "nsubjpass")), None)
+    if subject is None:
+        return None
+    verb = subject.head
+    return verb if verb.pos_ == "VERB" else None
 
 
 def _constraints(doc: Doc, wh_span: tuple[int, int] | None) -> tuple[Constraint, ...]:

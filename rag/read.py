@@ -56,6 +56,11 @@ TITLE_MATCH = 3.0  # a name titled with the asked noun in full ("which deputy ma
 KIND_IN_NAME = 3.0  # other names count this much less beside one named as the asked noun ("University of X")
 NAME_VARIANT_LENGTH = 6  # name words this long match other endings of themselves (Horodetsky, Horodetskyy)
 NAMED_PLACE = 0.8  # label weight of a name after "in" that the pipeline did not label a place
+NAMED_SUBJECT = 0.8  # label weight of a proper name doing the asked verb that the pipeline missed
+SUBJECT_LABELS = {"person": "PERSON", "organisation": "ORG"}
+EDGE_MARKS = '•·*–—"“”‘’()[],;: '  # bullets, dashes, quotes and brackets; not a minus or apostrophe
+SUBJECT_WEIGHT = 1.0  # label weight of a name that does the asked verb
+ROLE_MISS = 0.3  # a span beside the asked verb whose subject is someone else ("the judge demanded")
 
 
 @dataclass
@@ -134,6 +139,8 @@ def _spans(query: Query, doc: Doc) -> list[tuple[Span, str, float]]:
     out = [(e, e.label_, weights[e.label_]) for e in doc.ents if e.label_ in weights]
     if query.answer_type == "place":
         out += _named_places(doc)
+    if _asks_doer(query):
+        out += _unlabelled_subjects(query, doc, [e for e, _, _ in out])
     if query.answer_type == "duration":
         out = [(e, lab, w) for e, lab, w in out if _is_length_of_time(e.text)]
     if query.answer_type == "number" and query.head and query.head in lexicon()["duration_units"]:
@@ -313,12 +320,12 @@ def gather(query: Query, evidence: Sequence[Evidence]) -> list[Candidate]:
         for span, label, label_w in spans + (_joined(spans) if query.plural else []):
             if _own_words(query, span.text, label):
                 continue
-            start, end = span.start_char, span.end_char
+            start, end = _inside_marks(ev.text, span.start_char, span.end_char)
             key = _key(ev.text[start:end])
             if not key:
                 continue
             cand = found.setdefault(key, Candidate(ev.text[start:end], label))
-            score = weight * label_w * _tie(query, doc, span)
+            score = weight * _subject_role(query, span, label_w) * _tie(query, doc, span)
             if query.title and query.title <= _title_before(span):
                 score *= TITLE_MATCH  # "Vice President Ines Varga" for "which vice president"
             elif _named_for_kind(query, span, label):
@@ -326,6 +333,97 @@ def gather(query: Query, evidence: Sequence[Evidence]) -> list[Candidate]:
             cand.occurrences.append(Occurrence(i, start, end, score))
             cand.docs.add(ev.doc_id)
     return _merge_short_forms(list(found.values()), lexicon()["label_weights"][query.answer_type])
+
+
+def _asks_doer(query: Query) -> bool:
+    """ "Who demanded …?" asks for whoever did it. Not "which deputy mayor met …", where the title
+    says who is meant whatever the sentence's subject; nor where, when or how many."""
+    return query.verb is not None and query.head is None and query.answer_type in SUBJECT_LABELS
+
+
+def _subject_role(query: Query, span: Span, label_weight: float) -> float:
+    """A span's label weight, by the role it plays. For "who demanded a recount?", a sentence where
+    the judge demanded it answers with the judge (or whoever is named inside that subject: "the
+    judge, Ines Varga"), not with another name beside it; and the one doing the asked verb is the
+    asked kind whatever its label ("who" demanded it: a council, labelled an organisation). Only
+    where the sentence has the asked verb in the asked voice and a subject for it: a sentence that
+    words it otherwise says nothing of roles."""
+    if not _asks_doer(query):
+        return label_weight
+    subjects = [
+        subject
+        for verb in _asked_verbs(query, span.doc)
+        if (subject := _subject(verb, query.passive)) is not None
+    ]
+    if any(span.start <= s.i < span.end for s in subjects):
+        return max(label_weight, SUBJECT_WEIGHT)
+    if not subjects or any(
+        s.pos_ == "PRON" or s.left_edge.i <= span.root.i <= s.right_edge.i for s in subjects
+    ):
+        return label_weight  # "he demanded": whoever he is may be the span
+    return label_weight * ROLE_MISS
+
+
+def _asked_verbs(query: Query, doc: Doc) -> list[Token]:
+    return [
+        tok
+        for tok in doc
+        if tok.pos_ == "VERB"
+        and (tok.lemma_.lower() == query.verb or t.stem(tok.text) == t.stem(query.verb or ""))
+    ]
+
+
+def _unlabelled_subjects(query: Query, doc: Doc, spans: list[Span]) -> list[tuple[Span, str, float]]:
+    """The proper name doing the asked verb ("Ines Varga also urged …") where the small pipeline
+    labelled no name there: it misses many, and this is the one the question asks for."""
+    out = []
+    for verb in _asked_verbs(query, doc):
+        subject = _subject(verb, query.passive)
+        if subject is None or subject.pos_ != "PROPN" or any(s.start <= subject.i < s.end for s in spans):
+            continue
+        start = min(
+            [subject.i] + [c.i for c in subject.children if c.dep_ == "compound" and c.pos_ == "PROPN"]
+        )
+        out.append((doc[start : subject.i + 1], SUBJECT_LABELS[query.answer_type], NAMED_SUBJECT))
+    return out
+
+
+def _is_passive(verb: Token) -> bool:
+    return any(c.dep_ in ("nsubjpass", "auxpass") for c in verb.children) or (
+        verb.tag_ == "VBN" and verb.dep_ == "acl"  # "the details shared by Tom Hale"
+    )
+
+
+def _subject(verb: Token, passive: bool, depth: int = 0) -> Token | None:
+    """Who does what the verb says (for a passive question, who undergoes it): its subject, or the
+    agent of a passive ("shared by Tom Hale"); the noun a relative clause hangs on ("Hale, who
+    demanded"); the subject of the verb it completes ("Hale is set to demand"). None where the
+    sentence does not say."""
+    if passive:
+        return next((c for c in verb.children if c.dep_ == "nsubjpass"), None)
+    agent = next((c for c in verb.children if c.dep_ == "agent"), None)
+    if agent is not None:
+        return next((c for c in agent.children if c.dep_ == "pobj"), None)
+    if _is_passive(verb):
+        return None
+    own = next((c for c in verb.children if c.dep_ == "nsubj"), None)
+    if own is not None and own.tag_ in ("WP", "WDT") and verb.dep_ == "relcl":
+        return verb.head
+    if own is not None:
+        return own
+    if verb.dep_ == "xcomp" and depth < 3:
+        return _subject(verb.head, passive, depth + 1)
+    return None
+
+
+def _inside_marks(text: str, start: int, end: int) -> tuple[int, int]:
+    """A span without the bullet, dash or quote mark the pipeline took in at its edges ("• Ines
+    Varga"): the answer names what the span names."""
+    while start < end and text[start] in EDGE_MARKS:
+        start += 1
+    while end > start and text[end - 1] in EDGE_MARKS:
+        end -= 1
+    return start, end
 
 
 def _named_for_kind(query: Query, span: Span, label: str) -> bool:

@@ -530,3 +530,52 @@ def test_a_name_after_in_is_a_place_whatever_the_pipeline_labelled_it(monkeypatc
     as_person = ostrava().best.score
     assert as_place == pytest.approx(as_person * 0.8 / person)  # weighed as a place, not as a person
     assert not read._named_places(parse("Tom Hale met the ministers in March."))  # a month is no place
+
+
+def test_the_asked_verb_and_its_voice_are_read_from_a_subject_question():
+    demanded = analyse("Who demanded a recount of the Brno vote?")
+    assert (demanded.verb, demanded.passive) == ("demand", False)
+    elected = analyse("Who was elected mayor of Brno?")
+    assert (elected.verb, elected.passive) == ("elect", True)
+    assert analyse("Who is the mayor of Brno?").verb is None  # a copula: the answer is named, not acting
+    assert analyse("Who did Tom Hale meet in Brno?").verb is None  # the asked one is the object
+
+
+def _scores(query, sentence: str) -> dict[str, float]:
+    return {c.text: c.best.score for c in read.gather(query, [ev(sentence)])}
+
+
+def test_a_name_beside_the_asked_verb_with_another_subject_is_not_its_doer(monkeypatch):
+    query = analyse("Who demanded a recount of the Brno vote?")
+    judge = "The judge demanded a recount of the Brno vote, after Tom Hale conceded."
+    pronoun = "He demanded a recount of the Brno vote after Tom Hale conceded."
+    penalised, unknown = _scores(query, judge), _scores(query, pronoun)
+    monkeypatch.setattr(read, "ROLE_MISS", 1.0)
+    assert penalised["Tom Hale"] < 0.5 * _scores(query, judge)["Tom Hale"]  # the judge demanded it
+    assert unknown["Tom Hale"] == _scores(query, pronoun)["Tom Hale"]  # "he" may be Tom Hale
+
+
+def test_the_doer_of_the_asked_verb_is_found_as_agent_and_in_a_relative_clause():
+    query = analyse("Who shared the results of the Brno vote?")
+    shared = _scores(query, "Tom Hale spoke, with the results of the Brno vote shared by Ines Varga.")
+    assert max(shared, key=shared.__getitem__) == "Ines Varga"
+    demanded = analyse("Who demanded a recount of the Brno vote?")
+    relative = _scores(demanded, "Ines Varga, who demanded a recount of the Brno vote, met Tom Hale.")
+    assert max(relative, key=relative.__getitem__) == "Ines Varga"
+    elected = analyse("Who was elected mayor of Brno?")
+    passive = _scores(elected, "Ines Varga was elected mayor of Brno after Tom Hale stepped down.")
+    assert max(passive, key=passive.__getitem__) == "Ines Varga"
+
+
+def test_a_proper_name_doing_the_asked_verb_is_a_candidate_even_when_unlabelled(monkeypatch):
+    query = analyse("Who urged the council to rebuild the Brno bridge?")
+    sentence = [ev("Horodetsky also urged the council to rebuild the Brno bridge.")]
+    assert "Horodetsky" in [c.text for c in read.gather(query, sentence)]
+    monkeypatch.setattr(read, "SUBJECT_LABELS", {})
+    assert "Horodetsky" not in [c.text for c in read.gather(query, sentence)]
+
+
+def test_a_span_is_read_without_the_marks_at_its_edges():
+    query = analyse("Who met the press in Brno?")
+    texts = [c.text for c in read.gather(query, [ev("• Ines Varga met the press in Brno.")])]
+    assert "Ines Varga" in texts and not any(text.startswith("•") for text in texts)
