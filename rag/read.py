@@ -133,14 +133,14 @@ def sentence_weight(query: Query, ev: Evidence, rank: int) -> float:
     return (0.2 + ev.lexical) * constraint_factor(query, ev) / (1.0 + RANK_DECAY * rank)
 
 
-def _spans(query: Query, doc: Doc) -> list[tuple[Span, str, float]]:
+def _spans(query: Query, doc: Doc, doers: Sequence[Token] = ()) -> list[tuple[Span, str, float]]:
     """Spans of the expected type in a sentence, with their label weight."""
     weights: dict[str, float] = lexicon()["label_weights"][query.answer_type]
     out = [(e, e.label_, weights[e.label_]) for e in doc.ents if e.label_ in weights]
     if query.answer_type == "place":
         out += _named_places(doc)
-    if _asks_doer(query):
-        out += _unlabelled_subjects(query, doc, [e for e, _, _ in out])
+    if doers:
+        out += _unlabelled_subjects(query, doc, doers, [e for e, _, _ in out])
     if query.answer_type == "duration":
         out = [(e, lab, w) for e, lab, w in out if _is_length_of_time(e.text)]
     if query.answer_type == "number" and query.head and query.head in lexicon()["duration_units"]:
@@ -316,7 +316,8 @@ def gather(query: Query, evidence: Sequence[Evidence]) -> list[Candidate]:
     for i, ev in enumerate(evidence):
         weight = sentence_weight(query, ev, i)
         doc = parse(ev.text)
-        spans = _spans(query, doc)
+        doers = _doers(query, doc)
+        spans = _spans(query, doc, doers)
         for span, label, label_w in spans + (_joined(spans) if query.plural else []):
             if _own_words(query, span.text, label):
                 continue
@@ -325,7 +326,7 @@ def gather(query: Query, evidence: Sequence[Evidence]) -> list[Candidate]:
             if not key:
                 continue
             cand = found.setdefault(key, Candidate(ev.text[start:end], label))
-            score = weight * _subject_role(query, span, label_w) * _tie(query, doc, span)
+            score = weight * _subject_role(span, doers, label_w) * _tie(query, doc, span)
             if query.title and query.title <= _title_before(span):
                 score *= TITLE_MATCH  # "Vice President Ines Varga" for "which vice president"
             elif _named_for_kind(query, span, label):
@@ -341,45 +342,41 @@ def _asks_doer(query: Query) -> bool:
     return query.verb is not None and query.head is None and query.answer_type in SUBJECT_LABELS
 
 
-def _subject_role(query: Query, span: Span, label_weight: float) -> float:
+def _doers(query: Query, doc: Doc) -> list[Token]:
+    """Who does the asked verb in a sentence (`_subject`), for a question that asks who did it."""
+    if not _asks_doer(query):
+        return []
+    verbs = [
+        tok
+        for tok in doc
+        if tok.pos_ == "VERB"
+        and (tok.lemma_.lower() == query.verb or t.stem(tok.text) == t.stem(query.verb or ""))
+    ]
+    return [subject for verb in verbs if (subject := _subject(verb, query.passive)) is not None]
+
+
+def _subject_role(span: Span, doers: Sequence[Token], label_weight: float) -> float:
     """A span's label weight, by the role it plays. For "who demanded a recount?", a sentence where
     the judge demanded it answers with the judge (or whoever is named inside that subject: "the
     judge, Ines Varga"), not with another name beside it; and the one doing the asked verb is the
     asked kind whatever its label ("who" demanded it: a council, labelled an organisation). Only
     where the sentence has the asked verb in the asked voice and a subject for it: a sentence that
     words it otherwise says nothing of roles."""
-    if not _asks_doer(query):
-        return label_weight
-    subjects = [
-        subject
-        for verb in _asked_verbs(query, span.doc)
-        if (subject := _subject(verb, query.passive)) is not None
-    ]
-    if any(span.start <= s.i < span.end for s in subjects):
+    if any(span.start <= s.i < span.end for s in doers):
         return max(label_weight, SUBJECT_WEIGHT)
-    if not subjects or any(
-        s.pos_ == "PRON" or s.left_edge.i <= span.root.i <= s.right_edge.i for s in subjects
-    ):
+    if not doers or any(s.pos_ == "PRON" or s.left_edge.i <= span.root.i <= s.right_edge.i for s in doers):
         return label_weight  # "he demanded": whoever he is may be the span
     return label_weight * ROLE_MISS
 
 
-def _asked_verbs(query: Query, doc: Doc) -> list[Token]:
-    return [
-        tok
-        for tok in doc
-        if tok.pos_ == "VERB"
-        and (tok.lemma_.lower() == query.verb or t.stem(tok.text) == t.stem(query.verb or ""))
-    ]
-
-
-def _unlabelled_subjects(query: Query, doc: Doc, spans: list[Span]) -> list[tuple[Span, str, float]]:
+def _unlabelled_subjects(
+    query: Query, doc: Doc, doers: Sequence[Token], spans: list[Span]
+) -> list[tuple[Span, str, float]]:
     """The proper name doing the asked verb ("Ines Varga also urged …") where the small pipeline
     labelled no name there: it misses many, and this is the one the question asks for."""
     out = []
-    for verb in _asked_verbs(query, doc):
-        subject = _subject(verb, query.passive)
-        if subject is None or subject.pos_ != "PROPN" or any(s.start <= subject.i < s.end for s in spans):
+    for subject in doers:
+        if subject.pos_ != "PROPN" or any(s.start <= subject.i < s.end for s in spans):
             continue
         start = min(
             [subject.i] + [c.i for c in subject.children if c.dep_ == "compound" and c.pos_ == "PROPN"]

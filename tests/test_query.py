@@ -480,6 +480,7 @@ def test_a_name_in_apposition_to_the_asked_noun_is_one_of_its_kind(monkeypatch):
     ranked = read.rule_scores(club, race, read.gather(club, race))
     assert ranked[0].text == "Vltava Eagles" and ranked[0].kind_named  # the name, then what it is
     monkeypatch.setattr(read, "_is_asked_noun", lambda head, tok: False)
+    assert not any(c.kind_named for c in read.gather(storks, couple))  # the couple was what named it
     assert read.rule_scores(club, race, read.gather(club, race))[0].text == "Ostrava"
 
 
