@@ -17,7 +17,7 @@ from itertools import takewhile
 from typing import TYPE_CHECKING, Literal
 
 from rag import text as t
-from rag.nlp import lexicon, parse
+from rag.nlp import is_passive, lexicon, parse
 from rag.timewindow import TimeWindow, resolve
 
 if TYPE_CHECKING:
@@ -183,7 +183,7 @@ def analyse(
         lasting=_lasting(doc, wh) if kind == "duration" else frozenset(),
         plural=any(tok.tag_ in ("NNS", "NNPS") and tok.lemma_.lower() == head for tok in phrase),
         verb=verb.lemma_.lower() if verb is not None else None,
-        passive=verb is not None and any(c.dep_ in ("nsubjpass", "auxpass") for c in verb.children),
+        passive=verb is not None and is_passive(verb),
     )
 
 

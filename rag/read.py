@@ -26,7 +26,7 @@ from rag import text as t
 from rag.analyse import Query
 from rag.conflicts import Conflict, ConflictSide
 from rag.llm import ChatModel, Scores, can_score
-from rag.nlp import lexicon, parse
+from rag.nlp import is_passive, lexicon, parse
 from rag.prompts import draft_messages, passage_messages, render
 from rag.records import MARKER
 
@@ -385,12 +385,6 @@ def _unlabelled_subjects(
     return out
 
 
-def _is_passive(verb: Token) -> bool:
-    return any(c.dep_ in ("nsubjpass", "auxpass") for c in verb.children) or (
-        verb.tag_ == "VBN" and verb.dep_ == "acl"  # "the details shared by Tom Hale"
-    )
-
-
 def _subject(verb: Token, passive: bool, depth: int = 0) -> Token | None:
     """Who does what the verb says (for a passive question, who undergoes it): its subject, or the
     agent of a passive ("shared by Tom Hale"); the noun a relative clause hangs on ("Hale, who
@@ -401,7 +395,7 @@ def _subject(verb: Token, passive: bool, depth: int = 0) -> Token | None:
     agent = next((c for c in verb.children if c.dep_ == "agent"), None)
     if agent is not None:
         return next((c for c in agent.children if c.dep_ == "pobj"), None)
-    if _is_passive(verb):
+    if is_passive(verb):
         return None
     own = next((c for c in verb.children if c.dep_ == "nsubj"), None)
     if own is not None and own.tag_ in ("WP", "WDT") and verb.dep_ == "relcl":
