@@ -17,7 +17,7 @@ from itertools import takewhile
 from typing import TYPE_CHECKING, Literal
 
 from rag import text as t
-from rag.nlp import is_passive, lexicon, parse
+from rag.nlp import is_passive, lexicon, parse, word_set
 from rag.timewindow import TimeWindow, resolve
 
 if TYPE_CHECKING:
@@ -85,6 +85,8 @@ class Query:
     plural: bool = False  # "which *countries*": the answer may be several names joined by "and"
     verb: str | None = None  # "who *demanded* a recount": the verb the asked one is the subject of
     passive: bool = False  # "which firm *was fined*": that verb in the passive
+    asks_writer: bool = False  # "who wrote the article about …": the byline's name, not a name in it
+    sort_of: bool = False  # "what kind of *exchanges*": a sort of the head noun is asked, its modifier
 
     @property
     def search_text(self) -> str:
@@ -184,6 +186,16 @@ def analyse(
         plural=any(tok.tag_ in ("NNS", "NNPS") and tok.lemma_.lower() == head for tok in phrase),
         verb=verb.lemma_.lower() if verb is not None else None,
         passive=verb is not None and is_passive(verb),
+        asks_writer=verb is not None and _writes_an_article(verb),
+        sort_of=head is not None and any(tok.lemma_.lower() in word_set("sort_nouns") for tok in phrase[:-1]),
+    )
+
+
+def _writes_an_article(verb: Token) -> bool:
+    """ "Who wrote the article about …" asks for the article's writer, whom its byline names; "who
+    wrote the anthem" asks for a name the articles mention."""
+    return verb.lemma_.lower() in lexicon()["writing_verbs"] and any(
+        c.dep_ == "dobj" and c.lemma_.lower() in lexicon()["article_nouns"] for c in verb.children
     )
 
 
@@ -256,7 +268,17 @@ def _asks_who_someone_is(wh: Token) -> bool:
 
 
 def _asked_noun(doc: Doc, wh: Token) -> Token | None:
-    """ "which *city*", "what *food*", "which Thornby-era *aide*", "what was its *name*"."""
+    """ "which *city*", "what *food*", "which Thornby-era *aide*", "what was its *name*"; through
+    "what kind of", the noun it sorts ("what kind of *boat*")."""
+    noun = _wh_noun(doc, wh)
+    if noun is None or noun.lemma_.lower() not in lexicon()["sort_nouns"]:
+        return noun
+    of = next((c for c in noun.children if c.dep_ == "prep" and c.lower_ == "of"), None)
+    inner = next((c for c in of.children if c.dep_ == "pobj" and c.pos_ == "NOUN"), None) if of else None
+    return inner or noun
+
+
+def _wh_noun(doc: Doc, wh: Token) -> Token | None:
     if wh.dep_ == "det" and wh.head.pos_ in ("NOUN", "PROPN") and wh.head.i > wh.i:
         return wh.head
     nxt = doc[wh.i + 1] if wh.i + 1 < len(doc) else None

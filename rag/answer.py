@@ -27,7 +27,7 @@ from rag.prompts import draft_messages, focused_messages, render
 from rag.records import Answer, Citation, Mode, Timings
 from rag.retrieve import Evidence, Retrieval, Retriever
 from rag.settings import Settings
-from rag.text import content_terms
+from rag.text import byline_name, content_terms
 
 MAX_QUESTION_CHARS = 2000
 CANDIDATE_POOL = 12  # evidence sentences searched for candidate answers (the model sees n_evidence)
@@ -137,6 +137,8 @@ class Answerer:
             nearby = self.retrieve(query, opts, in_window=False).evidence[:3]  # outside the window, not cited
             result.closest = result.nearest = [Citation.from_evidence(n, e) for n, e in enumerate(nearby, 1)]
             return result
+        if query.asks_writer and found.evidence:
+            return self._writer(query, found.evidence[0], result)
         evidence = found.evidence[: opts.n_evidence]
         coverage, _missing = verify.key_coverage(query, evidence)
         if not evidence or coverage < opts.min_key_coverage:
@@ -161,6 +163,17 @@ class Answerer:
             window=None if soft else window,
             prefer=window if soft else None,
         )
+
+    def _writer(self, query: Query, top: Evidence, result: Answer) -> Answer:
+        """ "Who wrote the article about …": the byline of the article the question finds best. An
+        article without one gives no answer: the people it mentions did not write it."""
+        line = self.retriever.byline(top.doc_id)
+        where = byline_name(line.text) if line is not None else None
+        if line is None or where is None:
+            return result
+        text, citations = render_answer([(line.text[where[0] : where[1]], [0])], [line])
+        result.confidence = read.BYLINE_CONFIDENCE
+        return self._finish(query, result, text, "span", citations, [line])
 
     def _span_answer(
         self, query: Query, pool: Sequence[Evidence], opts: AnswerOptions, result: Answer

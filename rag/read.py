@@ -61,6 +61,12 @@ SUBJECT_LABELS = {"person": "PERSON", "organisation": "ORG"}
 EDGE_MARKS = '•·*–—"“”‘’()[],;: '  # bullets, dashes, quotes and brackets; not a minus or apostrophe
 SUBJECT_WEIGHT = 1.0  # label weight of a name that does the asked verb
 ROLE_MISS = 0.3  # a span beside the asked verb whose subject is someone else ("the judge demanded")
+KIND_NAMED_WEIGHT = 1.0  # label weight of a name the sentence calls the asked noun, whatever its label
+SORT_WEIGHT = 1.0  # label weight of the asked noun with its modifiers, for "what kind of" questions
+SORT_MODIFIERS = ("amod", "compound", "nmod", "npadvmod")  # dependents that say which sort a noun is
+FIT_OVER_LABEL = 0.9  # a name this typical of the asked noun keeps full weight whatever its label
+NAMED_TYPES = ("organisation", "place", "event", "other")  # answers that are names of things
+NAME_LABELS = ("PERSON", "ORG", "GPE", "LOC", "FAC", "PRODUCT", "WORK_OF_ART", "EVENT")
 
 
 @dataclass
@@ -139,6 +145,10 @@ def _spans(query: Query, doc: Doc, doers: Sequence[Token] = ()) -> list[tuple[Sp
     out = [(e, e.label_, weights[e.label_]) for e in doc.ents if e.label_ in weights]
     if query.answer_type == "place":
         out += _named_places(doc)
+    if query.answer_type in NAMED_TYPES:
+        out += _kind_named(query, doc, weights)
+    if query.sort_of:
+        out += _sorts(query, doc)
     if doers:
         out += _unlabelled_subjects(query, doc, doers, [e for e, _, _ in out])
     if query.answer_type == "duration":
@@ -156,6 +166,30 @@ def _spans(query: Query, doc: Doc, doers: Sequence[Token] = ()) -> list[tuple[Sp
             body = _trim(query, chunk)
             if body is not None and (body.start, body.end) not in ents and not _describes_a_name(body):
                 out.append((body, "CHUNK", weights["CHUNK"]))
+    return out
+
+
+def _kind_named(query: Query, doc: Doc, weights: dict[str, float]) -> list[tuple[Span, str, float]]:
+    """A name the sentence calls the asked noun ("the Ostrava region" for "which region") is one,
+    whatever the small pipeline labelled it (it tags unknown regions as products)."""
+    return [
+        (e, e.label_, KIND_NAMED_WEIGHT)
+        for e in doc.ents
+        if e.label_ in NAME_LABELS and e.label_ not in weights and _named_for_kind(query, e, e.label_)
+    ]
+
+
+def _sorts(query: Query, doc: Doc) -> list[tuple[Span, str, float]]:
+    """For "what kind of exchanges": each mention of the asked noun with the words that say which
+    sort it is ("prisoner-of-war exchanges", "a partial ceasefire"), the noun kept so the answer
+    reads whole."""
+    out = []
+    for tok in doc:
+        if tok.pos_ != "NOUN" or tok.lemma_.lower() != query.head:
+            continue
+        modifiers = [c for c in tok.lefts if c.dep_ in SORT_MODIFIERS]
+        if modifiers:
+            out.append((doc[min(m.left_edge.i for m in modifiers) : tok.i + 1], "SORT", SORT_WEIGHT))
     return out
 
 
@@ -568,12 +602,24 @@ def rule_scores(
         spread = share(cand.text) if share else pool_share(cand, evidence) * POOL_TO_COLLECTION
         background = 1.0 - BACKGROUND_WEIGHT * min(1.0, spread / BACKGROUND_SHARE)
         cand.score = cand.best.score * agreement * max(HEAD_FIT_FLOOR, fit) * background
+        if query.head and head_fit is not None and query.answer_type in INSTANCE_TYPES:
+            cand.score *= _label_lift(query, cand, fit)  # only a measured fit says what a name is
         if draft and drafted(query, cand.text, draft):
             cand.score *= 1.0 + DRAFT_VOTE
         if named_kind and not cand.kind_named:
             cand.score /= KIND_IN_NAME  # beside "the University of Brno", a ministry is no university
     cands.sort(key=lambda c: c.score, reverse=True)
     return cands
+
+
+def _label_lift(query: Query, cand: Candidate, fit: float) -> float:
+    """A name the embedder reads as a typical instance of the asked noun ("Brno" for "which city")
+    is one, whatever label the small pipeline gave it (it tags many towns as people): its label
+    weight is lifted to full."""
+    weight = lexicon()["label_weights"][query.answer_type].get(cand.label)
+    if fit < FIT_OVER_LABEL or cand.label not in NAME_LABELS or not weight or weight >= 1.0:
+        return 1.0
+    return 1.0 / weight
 
 
 def rule_confidence(cands: Sequence[Candidate], n: int = 0) -> float:
@@ -640,6 +686,7 @@ DRAFT_EVIDENCE = 6  # sentences the draft is written from
 READ_CANDIDATES = 6  # candidates the model scores: the rules' best, in their order
 RIVAL_SHARE = 0.5  # another article's different value read this close to the answer's is said too
 DISPUTABLE = ("number", "duration")  # one true value: two articles giving two disagree (dates name events)
+BYLINE_CONFIDENCE = 0.8  # a byline names the writer; the doubt is whether the question found its article
 CONFIDENCE_CAP = 0.99  # a probability, never a certainty
 READ_PASSAGES = 2  # passages (the chunks of the best evidence) a passage reader is given
 PASSAGE_READER_PARAMS = 1_000_000_000  # on 'auto', models this large read passages

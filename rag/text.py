@@ -401,3 +401,32 @@ def numbers_outside_dates(text: str) -> frozenset[str]:
     for start, end, _iso in reversed(find_dates(text)):
         text = text[:start] + " " + text[end:]
     return frozenset(n for n in numbers(text) if not YEAR.fullmatch(n))
+
+
+BYLINE_MAX_CHARS = 100  # a byline is a short line of its own: "By Ines Varga and Tom Hale, Brno"
+BYLINE_TAIL_WORDS = 4  # what may follow the names: an outlet or a place ("…, Brno Daily")
+
+
+@lru_cache(maxsize=1)
+def _byline() -> re.Pattern[str]:
+    openers = "|".join(re.escape(o) for o in sorted(lexicon()["byline_openers"], key=len, reverse=True))
+    name = r"[A-Z][\w.'’-]*"
+    return re.compile(rf"^\s*(?i:{openers})\s+({name}(?:\s+(?:{name}|and|de|van|von|der|al|bin)){{0,6}})")
+
+
+def byline_name(line: str) -> tuple[int, int] | None:
+    """Where a byline names its writers ("By Ines Varga and Tom Hale" -> "Ines Varga and Tom Hale"),
+    as characters of the line; None for any other line ("By Monday, the talks had …")."""
+    if len(line.strip()) > BYLINE_MAX_CHARS:
+        return None
+    found = _byline().match(line)
+    if found is None:
+        return None
+    first = found.group(1).split()[0].lower()
+    if first in word_set("weekdays") or first in word_set("months"):
+        return None  # "By Monday, …"
+    rest = line[found.end() :].strip()
+    tail = rest.startswith((",", "|", "–", "—", "-", "(")) and len(rest.split()) <= BYLINE_TAIL_WORDS
+    if rest and not tail:
+        return None  # the line goes on as a sentence: not a byline
+    return found.start(1), found.end(1)

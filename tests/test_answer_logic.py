@@ -670,3 +670,25 @@ def test_a_question_about_a_refusal_is_answered_by_a_sentence_that_tells_of_one(
     denied = [ev("The mayor of Portmere denied a plan to close the library on Monday.", 0)]
     other, _ = answering_statements("The mayor denied a plan to close the library [1].", denied, question)
     assert other == []  # another refusal than the one asked about
+
+
+def test_the_writer_of_an_article_is_its_byline_and_an_article_without_one_gives_no_writer(tmp_path):
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "floods.txt").write_text(
+        "By Ines Varga\nFloods closed the Brno ring road on Tuesday. Tom Hale, the mayor, opened shelters.",
+        encoding="utf-8",
+    )
+    (folder / "ferry.txt").write_text(
+        "Ferry Returns\nThe Portmere ferry returned to service on Friday. Maria Novak steered it.",
+        encoding="utf-8",
+    )
+    embedder = HashingEmbedder(dimension=256)
+    store = ChromaStore(tmp_path / "idx", embedder.name, embedder.dimension, create=True)
+    ingest([folder], store, embedder, chunk_tokens=60, chunk_overlap=10, max_file_mb=1, lock_timeout_s=1)
+    asker = Answerer(Retriever(store, embedder), ScriptedChatModel("Tom Hale wrote it."))
+    floods = asker.ask("Who wrote the article about the floods on the Brno ring road?")
+    assert not floods.abstained and floods.answer == "Ines Varga [1]."
+    assert floods.citations[0].text == "By Ines Varga" and floods.citations[0].doc_id == "floods"
+    ferry = asker.ask("Who wrote the article about the Portmere ferry service?")
+    assert ferry.abstained and "Maria Novak" not in ferry.answer  # she is in the story, not its writer

@@ -580,3 +580,52 @@ def test_a_span_is_read_without_the_marks_at_its_edges():
     query = analyse("Who met the press in Brno?")
     texts = [c.text for c in read.gather(query, [ev("• Ines Varga met the press in Brno.")])]
     assert "Ines Varga" in texts and not any(text.startswith("•") for text in texts)
+
+
+def test_a_name_the_sentence_calls_the_asked_noun_is_a_candidate_whatever_its_label(monkeypatch):
+    query = analyse("In which region did officials discuss the drought?")
+    floods = [ev("Officials discussed the drought in the Velmora region.")]
+    assert parse(floods[0].text).ents[0].label_ == "LOC"
+    monkeypatch.delitem(lexicon()["label_weights"]["place"], "LOC")  # as if the asked type did not take it
+    found = read.gather(query, floods)
+    assert [c.text for c in found] == ["Velmora"] and found[0].kind_named
+    monkeypatch.setattr(read, "_kind_named", lambda query, doc, weights: [])
+    assert read.gather(query, floods) == []
+
+
+def test_a_typical_instance_of_the_asked_noun_keeps_its_weight_whatever_its_label(monkeypatch):
+    query = analyse("Which town was promised more buses?")
+    sentence = [ev("The ministry promised Ostrava more buses for Portmere next year.")]
+    labels = {e.text: e.label_ for e in parse(sentence[0].text).ents}
+    assert labels["Ostrava"] == "PERSON" and labels["Portmere"] == "ORG"  # as the small pipeline reads them
+
+    def fit(head: str, texts: list[str]) -> list[float]:  # the embedder: Ostrava reads as a town
+        return [1.0 if text == "Ostrava" else 0.8 for text in texts]
+
+    def first() -> str:
+        return read.rule_scores(query, sentence, read.gather(query, sentence), fit)[0].text
+
+    assert first() == "Ostrava"
+    monkeypatch.setattr(read, "FIT_OVER_LABEL", 1.01)
+    assert first() == "Portmere"  # by label alone, the organisation outweighs the person
+
+
+def test_what_kind_of_asks_for_the_sort_of_the_noun_after_it():
+    query = analyse("What kind of boats did the Brno club buy?")
+    assert query.head == "boat" and query.sort_of
+    assert not analyse("Which boats did the Brno club buy?").sort_of
+    bought = [ev("The Brno club bought two electric rescue boats and a new trailer.")]
+    ranked = read.rule_scores(query, bought, read.gather(query, bought))
+    assert ranked[0].text == "electric rescue boats"
+    assert analyse("What type of animal escaped from the Brno zoo?").head == "animal"
+
+
+def test_who_wrote_the_article_asks_for_its_byline():
+    assert analyse("Who wrote the article about the Brno floods?").asks_writer
+    assert analyse("Who wrote the report on the harbour strike?").asks_writer
+    assert not analyse("Who wrote the anthem of Portmere?").asks_writer  # a name the articles mention
+    line = "By Ines Varga and Tom Hale, Brno"
+    start, end = t.byline_name(line) or (0, 0)
+    assert line[start:end] == "Ines Varga and Tom Hale"
+    assert t.byline_name("By Monday, the talks in Brno had ended without a deal.") is None
+    assert t.byline_name("By Tom Hale") is not None and t.byline_name("Written by Maria Novak") is not None
