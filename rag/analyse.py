@@ -86,6 +86,7 @@ class Query:
     verb: str | None = None  # "who *demanded* a recount": the verb the asked one is the subject of
     passive: bool = False  # "which firm *was fined*": that verb in the passive
     asks_writer: bool = False  # "who wrote the article about …": the byline's name, not a name in it
+    asks_dateline: bool = False  # "when was the article about … published": the article's own date
     sort_of: bool = False  # "what kind of *exchanges*": a sort of the head noun is asked, its modifier
 
     @property
@@ -187,6 +188,7 @@ def analyse(
         verb=verb.lemma_.lower() if verb is not None else None,
         passive=verb is not None and is_passive(verb),
         asks_writer=verb is not None and _writes_an_article(verb),
+        asks_dateline=kind == "date" and _dates_an_article(doc),
         sort_of=head is not None and any(tok.lemma_.lower() in word_set("sort_nouns") for tok in phrase[:-1]),
     )
 
@@ -197,6 +199,27 @@ def _writes_an_article(verb: Token) -> bool:
     return verb.lemma_.lower() in lexicon()["writing_verbs"] and any(
         c.dep_ == "dobj" and c.lemma_.lower() in lexicon()["article_nouns"] for c in verb.children
     )
+
+
+def _dates_an_article(doc: Doc) -> bool:
+    """ "When was the report on … published?", "What date is given for the article about …?": the
+    date of an article, not of an event it reports ("what date did the report give for the vote")."""
+    verbs, of_article = lexicon()["dating_verbs"], lexicon()["dating_of_article"]
+    for tok in doc:
+        if tok.lemma_.lower() not in lexicon()["article_nouns"]:
+            continue
+        if tok.dep_ in ("nsubj", "nsubjpass") and tok.head.lemma_.lower() in verbs:
+            return True
+        if (
+            tok.dep_ == "pobj"
+            and tok.head.lower_ in ("for", "of")
+            and tok.head.head.lemma_.lower() in of_article
+        ):
+            return True
+        later = [w for w in doc[tok.i + 1 :] if w.pos_ == "VERB" or w.tag_ in ("VBN", "VBD")]
+        if later and later[0].lemma_.lower() in verbs:
+            return True  # the parser hung "published" on the article's topic ("the call published")
+    return False
 
 
 def _as_question(part: str) -> str:

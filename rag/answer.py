@@ -27,7 +27,7 @@ from rag.prompts import draft_messages, focused_messages, render
 from rag.records import Answer, Citation, Mode, Timings
 from rag.retrieve import Evidence, Retrieval, Retriever
 from rag.settings import Settings
-from rag.text import byline_name, content_terms
+from rag.text import byline_name, content_terms, written_date
 
 MAX_QUESTION_CHARS = 2000
 CANDIDATE_POOL = 12  # evidence sentences searched for candidate answers (the model sees n_evidence)
@@ -138,9 +138,14 @@ class Answerer:
             result.closest = result.nearest = [Citation.from_evidence(n, e) for n, e in enumerate(nearby, 1)]
             return result
         if query.asks_writer and found.evidence:
-            return self._writer(query, found.evidence[0], result)
+            return self._from_opening(query, found.evidence[0], result, writer=True)
+        if query.asks_dateline and found.evidence:
+            dated = self._from_opening(query, found.evidence[0], result, writer=False)
+            if not dated.abstained:
+                return dated
         evidence = found.evidence[: opts.n_evidence]
-        coverage, _missing = verify.key_coverage(query, evidence)
+        read_from = found.evidence if query.wants_span else evidence  # what the reader will read
+        coverage, _missing = verify.key_coverage(query, read_from)
         if not evidence or coverage < opts.min_key_coverage:
             return result
         if query.wants_span:
@@ -164,16 +169,20 @@ class Answerer:
             prefer=window if soft else None,
         )
 
-    def _writer(self, query: Query, top: Evidence, result: Answer) -> Answer:
-        """ "Who wrote the article about …": the byline of the article the question finds best. An
-        article without one gives no answer: the people it mentions did not write it."""
-        line = self.retriever.byline(top.doc_id)
-        where = byline_name(line.text) if line is not None else None
-        if line is None or where is None:
-            return result
-        text, citations = render_answer([(line.text[where[0] : where[1]], [0])], [line])
-        result.confidence = read.BYLINE_CONFIDENCE
-        return self._finish(query, result, text, "span", citations, [line])
+    def _from_opening(self, query: Query, top: Evidence, result: Answer, writer: bool) -> Answer:
+        """ "Who wrote the article about …", "when was it published": the byline or the dateline of
+        the article the question finds best, cited. An article without one gives no writer (the
+        people it mentions did not write it); a date then is read from the evidence as usual."""
+        record = self.retriever.store.documents().get(top.doc_id)
+        for line in self.retriever.opening(top.doc_id):
+            where = (
+                byline_name(line.text) if writer else written_date(line.text, record.date if record else None)
+            )
+            if where is not None:
+                text, citations = render_answer([(line.text[where[0] : where[1]], [0])], [line])
+                result.confidence = read.OPENING_CONFIDENCE
+                return self._finish(query, result, text, "span", citations, [line])
+        return result
 
     def _span_answer(
         self, query: Query, pool: Sequence[Evidence], opts: AnswerOptions, result: Answer

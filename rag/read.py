@@ -26,7 +26,7 @@ from rag import text as t
 from rag.analyse import Query
 from rag.conflicts import Conflict, ConflictSide
 from rag.llm import ChatModel, Scores, can_score
-from rag.nlp import is_passive, lexicon, parse
+from rag.nlp import is_passive, lexicon, parse, word_set
 from rag.prompts import draft_messages, passage_messages, render
 from rag.records import MARKER
 
@@ -59,7 +59,7 @@ NAMED_PLACE = 0.8  # label weight of a name after "in" that the pipeline did not
 NAMED_SUBJECT = 0.8  # label weight of a proper name doing the asked verb that the pipeline missed
 SUBJECT_LABELS = {"person": "PERSON", "organisation": "ORG"}
 EDGE_MARKS = '•·*–—"“”‘’()[],;: '  # bullets, dashes, quotes and brackets; not a minus or apostrophe
-SUBJECT_WEIGHT = 1.0  # label weight of a name that does the asked verb
+SUBJECT_WEIGHT = 2.0  # label weight of a name that does the asked verb: the best evidence of who did it
 ROLE_MISS = 0.3  # a span beside the asked verb whose subject is someone else ("the judge demanded")
 KIND_NAMED_WEIGHT = 1.0  # label weight of a name the sentence calls the asked noun, whatever its label
 SORT_WEIGHT = 1.0  # label weight of the asked noun with its modifiers, for "what kind of" questions
@@ -149,6 +149,10 @@ def _spans(query: Query, doc: Doc, doers: Sequence[Token] = ()) -> list[tuple[Sp
         out += _kind_named(query, doc, weights)
     if query.sort_of:
         out += _sorts(query, doc)
+    elif query.wh_role == "subject":
+        out += _asked_noun_doing(query, doc)
+    if query.title and query.answer_type == "person":
+        out += _titled_names(query, doc, [e for e, _, _ in out])
     if doers:
         out += _unlabelled_subjects(query, doc, doers, [e for e, _, _ in out])
     if query.answer_type == "duration":
@@ -183,14 +187,31 @@ def _sorts(query: Query, doc: Doc) -> list[tuple[Span, str, float]]:
     """For "what kind of exchanges": each mention of the asked noun with the words that say which
     sort it is ("prisoner-of-war exchanges", "a partial ceasefire"), the noun kept so the answer
     reads whole."""
-    out = []
-    for tok in doc:
-        if tok.pos_ != "NOUN" or tok.lemma_.lower() != query.head:
-            continue
-        modifiers = [c for c in tok.lefts if c.dep_ in SORT_MODIFIERS]
-        if modifiers:
-            out.append((doc[min(m.left_edge.i for m in modifiers) : tok.i + 1], "SORT", SORT_WEIGHT))
-    return out
+    mentions = [tok for tok in doc if tok.pos_ == "NOUN" and tok.lemma_.lower() == query.head]
+    return [(span, "SORT", SORT_WEIGHT) for span in map(_sort_span, mentions) if span is not None]
+
+
+def _sort_span(tok: Token) -> Span | None:
+    """A noun with the words before it that say which sort it is; None when nothing does."""
+    modifiers = [c for c in tok.lefts if c.dep_ in SORT_MODIFIERS]
+    if not modifiers:
+        return None
+    start = min(m.left_edge.i for m in modifiers)
+    vague = word_set("vague_amounts")
+    while start < tok.i and (tok.doc[start].pos_ in ("DET", "PRON") or tok.doc[start].lower_ in vague):
+        start += 1  # "several", "their": how many or whose, not which sort
+    return tok.doc[start : tok.i + 1] if start < tok.i else None
+
+
+def _asked_noun_doing(query: Query, doc: Doc) -> list[tuple[Span, str, float]]:
+    """ "Which allies voiced concern?" over "European allies voiced concern": the asked noun itself
+    does the asked verb, and its modifiers say which ones."""
+    if query.verb is None or query.head is None or query.answer_type != "other":
+        return []  # a company or a town is asked by name, not by sort
+    verbs = [tok for tok in doc if tok.pos_ == "VERB" and _is_verb(tok, query.verb)]
+    subjects = [subject for verb in verbs if (subject := _subject(verb, query.passive)) is not None]
+    mentions = [tok for tok in subjects if tok.pos_ == "NOUN" and tok.lemma_.lower() == query.head]
+    return [(span, "SORT", SORT_WEIGHT) for span in map(_sort_span, mentions) if span is not None]
 
 
 def _describes_a_name(chunk: Span) -> bool:
@@ -380,13 +401,13 @@ def _doers(query: Query, doc: Doc) -> list[Token]:
     """Who does the asked verb in a sentence (`_subject`), for a question that asks who did it."""
     if not _asks_doer(query):
         return []
-    verbs = [
-        tok
-        for tok in doc
-        if tok.pos_ == "VERB"
-        and (tok.lemma_.lower() == query.verb or t.stem(tok.text) == t.stem(query.verb or ""))
-    ]
+    verbs = [tok for tok in doc if tok.pos_ == "VERB" and _is_verb(tok, query.verb or "")]
     return [subject for verb in verbs if (subject := _subject(verb, query.passive)) is not None]
+
+
+def _is_verb(tok: Token, lemma: str) -> bool:
+    """By lemma or by stem: spaCy lemmatises some forms oddly ("fined" -> "fin")."""
+    return tok.lemma_.lower() == lemma or t.stem(tok.text) == t.stem(lemma)
 
 
 def _subject_role(span: Span, doers: Sequence[Token], label_weight: float) -> float:
@@ -416,6 +437,22 @@ def _unlabelled_subjects(
             [subject.i] + [c.i for c in subject.children if c.dep_ == "compound" and c.pos_ == "PROPN"]
         )
         out.append((doc[start : subject.i + 1], SUBJECT_LABELS[query.answer_type], NAMED_SUBJECT))
+    return out
+
+
+def _titled_names(query: Query, doc: Doc, spans: list[Span]) -> list[tuple[Span, str, float]]:
+    """A proper name after the asked title ("Special Envoy Tom Hale" for "which envoy") where the
+    small pipeline labelled no name: the title says it is a person."""
+    out = []
+    for tok in doc:
+        if tok.pos_ != "PROPN" or tok.dep_ == "compound" or any(s.start <= tok.i < s.end for s in spans):
+            continue
+        chain = [c for c in tok.lefts if c.dep_ == "compound" and c.pos_ in ("PROPN", "NOUN")]
+        titled = [c for c in chain if c.lower_ in query.title or c.lemma_.lower() in query.title]
+        if titled:
+            start = titled[-1].i + 1
+            if start <= tok.i and all(w.is_title for w in doc[start : tok.i + 1]):
+                out.append((doc[start : tok.i + 1], "PERSON", NAMED_SUBJECT))
     return out
 
 
@@ -686,7 +723,7 @@ DRAFT_EVIDENCE = 6  # sentences the draft is written from
 READ_CANDIDATES = 6  # candidates the model scores: the rules' best, in their order
 RIVAL_SHARE = 0.5  # another article's different value read this close to the answer's is said too
 DISPUTABLE = ("number", "duration")  # one true value: two articles giving two disagree (dates name events)
-BYLINE_CONFIDENCE = 0.8  # a byline names the writer; the doubt is whether the question found its article
+OPENING_CONFIDENCE = 0.8  # a byline or dateline says it; the doubt is whether the question found its article
 CONFIDENCE_CAP = 0.99  # a probability, never a certainty
 READ_PASSAGES = 2  # passages (the chunks of the best evidence) a passage reader is given
 PASSAGE_READER_PARAMS = 1_000_000_000  # on 'auto', models this large read passages

@@ -25,7 +25,7 @@ TYPE_BONUS = 0.1
 TYPED_SLOTS = 2
 TYPED_MARGIN = 0.3
 TYPED_POOL = 6
-BYLINE_WITHIN = 400  # characters from an article's start where its byline stands
+OPENING_CHARS = 400  # characters from an article's start where its byline and dateline stand
 INSTRUCTION_LIKE = re.compile(
     r"\b(ignore|disregard|forget)\b.{0,30}\b(instructions?|prompts?|rules)\b|system prompt|"
     r"\byou are (an? )?(ai|assistant|language model|chatbot)\b|<\|[a-z_]+\|>|\[/?INST\]|"
@@ -190,14 +190,11 @@ class Retriever:
         chosen = _select(scored, n_evidence, query)
         return Retrieval(question, chosen, pool.chunk_hits, time.perf_counter() - t0)
 
-    def byline(self, doc_id: str) -> Evidence | None:
-        """The line naming an article's writers ("By Ines Varga"), among its first sentences."""
+    def opening(self, doc_id: str) -> list[Evidence]:
+        """An article's first sentences, in order: where its byline and its dateline stand."""
         rows = self.store.get(SENTENCES, {"doc_id": doc_id})
-        head = [h for h in rows if int(h.metadata["start"]) < BYLINE_WITHIN]
-        for hit in sorted(head, key=lambda h: int(h.metadata["start"])):
-            if t.byline_name(hit.text) is not None:
-                return evidence_from_hit(hit, 1.0, None)
-        return None
+        head = [h for h in rows if int(h.metadata["start"]) < OPENING_CHARS]
+        return [evidence_from_hit(h, 1.0, None) for h in sorted(head, key=lambda h: int(h.metadata["start"]))]
 
     def passages(self, evidence: Sequence[Evidence], n: int) -> list[str]:
         """The article passages (chunks) that hold the first evidence sentences, best first, for a

@@ -430,3 +430,13 @@ def byline_name(line: str) -> tuple[int, int] | None:
     if rest and not tail:
         return None  # the line goes on as a sentence: not a byline
     return found.start(1), found.end(1)
+
+
+def written_date(line: str, iso: str | None) -> tuple[int, int] | None:
+    """Where a line writes the article's own date (its ISO form `iso`, however written: "4 July
+    2025", "2025-07-04"), as characters of the line; None when it does not."""
+    if iso is None:
+        return None
+    from index.formats import find_dates
+
+    return next(((start, end) for start, end, found in find_dates(line) if found == iso), None)

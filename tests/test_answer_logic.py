@@ -680,7 +680,8 @@ def test_the_writer_of_an_article_is_its_byline_and_an_article_without_one_gives
         encoding="utf-8",
     )
     (folder / "ferry.txt").write_text(
-        "Ferry Returns\nThe Portmere ferry returned to service on Friday. Maria Novak steered it.",
+        "Ferry Returns\nPublished 4 July 2025\n"
+        "The Portmere ferry returned to service on Friday. Maria Novak steered it.",
         encoding="utf-8",
     )
     embedder = HashingEmbedder(dimension=256)
@@ -692,3 +693,6 @@ def test_the_writer_of_an_article_is_its_byline_and_an_article_without_one_gives
     assert floods.citations[0].text == "By Ines Varga" and floods.citations[0].doc_id == "floods"
     ferry = asker.ask("Who wrote the article about the Portmere ferry service?")
     assert ferry.abstained and "Maria Novak" not in ferry.answer  # she is in the story, not its writer
+    dated = asker.ask("When was the article about the Portmere ferry service published?")
+    assert not dated.abstained and dated.answer == "4 July 2025 [1]."
+    assert dated.citations[0].text == "Published 4 July 2025" and dated.citations[0].doc_id == "ferry"

@@ -629,3 +629,36 @@ def test_who_wrote_the_article_asks_for_its_byline():
     assert line[start:end] == "Ines Varga and Tom Hale"
     assert t.byline_name("By Monday, the talks in Brno had ended without a deal.") is None
     assert t.byline_name("By Tom Hale") is not None and t.byline_name("Written by Maria Novak") is not None
+
+
+@pytest.mark.parametrize(
+    ("question", "dateline"),
+    [
+        ("When was the article about the Brno floods published?", True),
+        ("What date is given for the report on the Portmere ferry?", True),
+        ("What is the date of the story about the storks?", True),
+        ("What date did the report give for the vote?", False),  # the vote's date, as the report says
+        ("When did the report say the bridge would open?", False),
+        ("When did the Brno floods begin?", False),
+    ],
+)
+def test_the_date_of_an_article_is_asked_apart_from_the_dates_it_reports(question, dateline):
+    assert analyse(question).asks_dateline is dateline
+
+
+def test_a_name_after_the_asked_title_is_a_person_the_pipeline_missed(monkeypatch):
+    query = analyse("Which special envoy joined the talks?")
+    talks = [ev("Minister Tom Hale and Special Envoy Kestrin joined the talks in Brno.")]
+    assert "Kestrin" not in {e.text for e in parse(talks[0].text).ents}
+    assert read.rule_scores(query, talks, read.gather(query, talks))[0].text == "Kestrin"
+    monkeypatch.setattr(read, "_titled_names", lambda query, doc, spans: [])
+    assert read.rule_scores(query, talks, read.gather(query, talks))[0].text == "Tom Hale"
+
+
+def test_the_asked_noun_doing_the_asked_verb_is_answered_by_its_sort():
+    query = analyse("Which allies voiced concern about the plan?")
+    said = [ev("Several Nordic allies voiced concern about the plan, while Tom Hale backed it.")]
+    assert read.rule_scores(query, said, read.gather(query, said))[0].text == "Nordic allies"
+    firm = analyse("Which retailer faces a boycott?")  # a company is asked by name, not by sort
+    faced = [ev("The big retailer faces a boycott in Brno, Maria Novak said.")]
+    assert not any(c.label == "SORT" for c in read.gather(firm, faced))
