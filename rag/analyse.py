@@ -87,6 +87,7 @@ class Query:
     passive: bool = False  # "which firm *was fined*": that verb in the passive
     asks_writer: bool = False  # "who wrote the article about …": the byline's name, not a name in it
     asks_dateline: bool = False  # "when was the article about … published": the article's own date
+    describes: str | None = None  # "who is *Ines Varga*", "what is *Tom Hale*'s job": the name described
     sort_of: bool = False  # "what kind of *exchanges*": a sort of the head noun is asked, its modifier
 
     @property
@@ -188,9 +189,30 @@ def analyse(
         verb=verb.lemma_.lower() if verb is not None else None,
         passive=verb is not None and is_passive(verb),
         asks_writer=verb is not None and _writes_an_article(verb),
+        describes=_described_name(doc, wh, head),
         asks_dateline=kind == "date" and _dates_an_article(doc),
         sort_of=head is not None and any(tok.lemma_.lower() in word_set("sort_nouns") for tok in phrase[:-1]),
     )
+
+
+def _described_name(doc: Doc, wh: Token | None, head: str | None) -> str | None:
+    """The name a question asks to describe: "Who is Ines Varga?", "What is Tom Hale's job?"."""
+    if wh is None:
+        return None
+    if wh.lower_ == "who" and _asks_who_someone_is(wh):
+        named = [tok for tok in wh.head.children if tok.dep_ in ("nsubj", "attr") and tok != wh]
+    elif head is not None and head in lexicon()["role_nouns"]:
+        nouns = [tok for tok in doc if tok.lemma_.lower() == head]
+        named = [c for n in nouns for c in n.children if c.dep_ == "poss" and c.pos_ == "PROPN"]
+    else:
+        return None
+    for tok in named:
+        if any(c.dep_ == "det" for c in tok.children):
+            return None  # "who is the security adviser" asks for a name, whatever its capitals
+        ent = next((e for e in doc.ents if e.start <= tok.i < e.end), None)
+        text = ent.text if ent is not None else doc[tok.left_edge.i : tok.i + 1].text
+        return re.sub(r"['’]s$", "", text)
+    return None
 
 
 def _writes_an_article(verb: Token) -> bool:

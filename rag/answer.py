@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any
 
 from index.errors import UserError
-from rag import read, verify
+from rag import describe, read, verify
 from rag.analyse import Query, analyse, previous_question
 from rag.compose import add_conflict_notes, merge_slots, quote, render_answer, statement, withhold
 from rag.conflicts import Conflict, find_conflicts
@@ -148,6 +148,10 @@ class Answerer:
         coverage, _missing = verify.key_coverage(query, read_from)
         if not evidence or coverage < opts.min_key_coverage:
             return result
+        if query.describes:
+            described = self._described(query, found.evidence, result)
+            if described is not None:
+                return described
         if query.wants_span:
             return self._span_answer(query, found.evidence, opts, result)
         return self._generated_answer(query, evidence, opts, on_token, result)
@@ -183,6 +187,15 @@ class Answerer:
                 result.confidence = read.OPENING_CONFIDENCE
                 return self._finish(query, result, text, "span", citations, [line])
         return result
+
+    def _described(self, query: Query, pool: Sequence[Evidence], result: Answer) -> Answer | None:
+        """ "Who is Ines Varga?": the description a sentence attaches to the name, quoted."""
+        found = describe.describe(query.describes or "", pool)
+        if found is None:
+            return None
+        text, citations = render_answer([(describe.statement(found), [found.evidence])], pool)
+        result.confidence = read.DESCRIPTION_CONFIDENCE
+        return self._finish(query, result, text, "span", citations, pool)
 
     def _span_answer(
         self, query: Query, pool: Sequence[Evidence], opts: AnswerOptions, result: Answer

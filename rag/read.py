@@ -75,6 +75,7 @@ class Occurrence:
     start: int  # characters within the evidence sentence
     end: int
     score: float
+    label_weight: float = 1.0  # the weight its label gave it in its sentence (in `score`)
 
 
 @dataclass
@@ -139,7 +140,9 @@ def sentence_weight(query: Query, ev: Evidence, rank: int) -> float:
     return (0.2 + ev.lexical) * constraint_factor(query, ev) / (1.0 + RANK_DECAY * rank)
 
 
-def _spans(query: Query, doc: Doc, doers: Sequence[Token] = ()) -> list[tuple[Span, str, float]]:
+def _spans(
+    query: Query, doc: Doc, doers: Sequence[Token] = (), known: frozenset[str] = frozenset()
+) -> list[tuple[Span, str, float]]:
     """Spans of the expected type in a sentence, with their label weight."""
     weights: dict[str, float] = lexicon()["label_weights"][query.answer_type]
     out = [(e, e.label_, weights[e.label_]) for e in doc.ents if e.label_ in weights]
@@ -154,7 +157,7 @@ def _spans(query: Query, doc: Doc, doers: Sequence[Token] = ()) -> list[tuple[Sp
     if query.title and query.answer_type == "person":
         out += _titled_names(query, doc, [e for e, _, _ in out])
     if doers:
-        out += _unlabelled_subjects(query, doc, doers, [e for e, _, _ in out])
+        out += _unlabelled_subjects(query, doc, doers, [e for e, _, _ in out], known)
     if query.answer_type == "duration":
         out = [(e, lab, w) for e, lab, w in out if _is_length_of_time(e.text)]
     if query.answer_type == "number" and query.head and query.head in lexicon()["duration_units"]:
@@ -368,11 +371,12 @@ def _key(text: str) -> str:
 def gather(query: Query, evidence: Sequence[Evidence]) -> list[Candidate]:
     """Every typed span of the evidence, merged by spelling, scored by where and how it occurs."""
     found: dict[str, Candidate] = {}
+    known = _names_in(evidence) if _asks_doer(query) else frozenset()
     for i, ev in enumerate(evidence):
         weight = sentence_weight(query, ev, i)
         doc = parse(ev.text)
         doers = _doers(query, doc)
-        spans = _spans(query, doc, doers)
+        spans = _spans(query, doc, doers, known)
         for span, label, label_w in spans + (_joined(spans) if query.plural else []):
             if _own_words(query, span.text, label):
                 continue
@@ -386,7 +390,7 @@ def gather(query: Query, evidence: Sequence[Evidence]) -> list[Candidate]:
                 score *= TITLE_MATCH  # "Vice President Ines Varga" for "which vice president"
             elif _named_for_kind(query, span, label):
                 cand.kind_named = True
-            cand.occurrences.append(Occurrence(i, start, end, score))
+            cand.occurrences.append(Occurrence(i, start, end, score, label_w))
             cand.docs.add(ev.doc_id)
     return _merge_short_forms(list(found.values()), lexicon()["label_weights"][query.answer_type])
 
@@ -406,8 +410,13 @@ def _doers(query: Query, doc: Doc) -> list[Token]:
 
 
 def _is_verb(tok: Token, lemma: str) -> bool:
-    """By lemma or by stem: spaCy lemmatises some forms oddly ("fined" -> "fin")."""
-    return tok.lemma_.lower() == lemma or t.stem(tok.text) == t.stem(lemma)
+    """By lemma or by stem: spaCy lemmatises some forms oddly ("fined" -> "fin"). Verbs of saying
+    are one verb: "who said …" is answered by whoever stated, noted or added it."""
+    own = tok.lemma_.lower()
+    if own == lemma or t.stem(tok.text) == t.stem(lemma):
+        return True
+    speech = word_set("speech_verbs")
+    return lemma in speech and own in speech
 
 
 def _subject_role(span: Span, doers: Sequence[Token], label_weight: float) -> float:
@@ -424,14 +433,24 @@ def _subject_role(span: Span, doers: Sequence[Token], label_weight: float) -> fl
     return label_weight * ROLE_MISS
 
 
+def _names_in(evidence: Sequence[Evidence]) -> frozenset[str]:
+    """Every name the pipeline labelled somewhere in the evidence."""
+    return frozenset(
+        e.text for ev in evidence for e in parse(ev.text).ents if e.label_ in SUBJECT_LABELS.values()
+    )
+
+
 def _unlabelled_subjects(
-    query: Query, doc: Doc, doers: Sequence[Token], spans: list[Span]
+    query: Query, doc: Doc, doers: Sequence[Token], spans: list[Span], known: frozenset[str] = frozenset()
 ) -> list[tuple[Span, str, float]]:
     """The proper name doing the asked verb ("Ines Varga also urged …") where the small pipeline
-    labelled no name there: it misses many, and this is the one the question asks for."""
+    labelled no name there: it misses many, and this is the one the question asks for. At the start
+    of a sentence it may tag a name as a common noun; a capitalised subject it labels a name in
+    another evidence sentence is that name."""
     out = []
     for subject in doers:
-        if subject.pos_ != "PROPN" or any(s.start <= subject.i < s.end for s in spans):
+        named = subject.pos_ == "PROPN" or (subject.is_title and subject.text in known)
+        if not named or any(s.start <= subject.i < s.end for s in spans):
             continue
         start = min(
             [subject.i] + [c.i for c in subject.children if c.dep_ == "compound" and c.pos_ == "PROPN"]
@@ -475,7 +494,20 @@ def _subject(verb: Token, passive: bool, depth: int = 0) -> Token | None:
         return own
     if verb.dep_ == "xcomp" and depth < 3:
         return _subject(verb.head, passive, depth + 1)
+    if verb.tag_ == "VBG" and verb.dep_ == "acl":
+        return _named(verb.head)  # "the adviser, Ines Varga, stating that …"
+    if verb.tag_ == "VBG" and verb.dep_ == "advcl" and depth < 3:
+        with_ = [c for c in verb.head.children if c.dep_ == "prep" and c.lower_ == "with" and c.i < verb.i]
+        objects = [p for w in with_ for p in w.children if p.dep_ == "pobj"]
+        if objects:
+            return _named(objects[-1])  # "…, with the mayor's spokesman, Tom Hale, stating that …"
+        return _subject(verb.head, passive, depth + 1)  # "The council met, saying that …"
     return None
+
+
+def _named(noun: Token) -> Token:
+    """The name in apposition to a noun ("the adviser, Ines Varga"), else the noun."""
+    return next((c for c in noun.children if c.dep_ == "appos" and c.pos_ == "PROPN"), noun)
 
 
 def _inside_marks(text: str, start: int, end: int) -> tuple[int, int]:
@@ -575,8 +607,11 @@ def _merge_short_forms(cands: list[Candidate], weights: dict[str, float]) -> lis
             home.docs |= cand.docs
             home.kind_named |= cand.kind_named
         elif home is not None and _surname_of(words, home, weights):
-            scale = weights.get(home.label, 0.0) / max(1e-9, weights.get(cand.label, 1.0))
-            home.occurrences.extend(replace(o, score=o.score * scale) for o in cand.occurrences)
+            full = weights.get(home.label, 0.0)  # each occurrence as if labelled like its person
+            home.occurrences.extend(
+                replace(o, score=o.score * max(1.0, full / max(1e-9, o.label_weight)))
+                for o in cand.occurrences
+            )
             home.docs |= cand.docs
         else:
             kept.append(cand)
@@ -722,7 +757,9 @@ DRAFT_TOKENS = 60  # the draft is a reading, not the answer: one short sentence 
 DRAFT_EVIDENCE = 6  # sentences the draft is written from
 READ_CANDIDATES = 6  # candidates the model scores: the rules' best, in their order
 RIVAL_SHARE = 0.5  # another article's different value read this close to the answer's is said too
+VALUE_KINDS = {"amount": ("CARDINAL", "QUANTITY", "MONEY", "PERCENT"), "time": ("DATE", "TIME")}
 DISPUTABLE = ("number", "duration")  # one true value: two articles giving two disagree (dates name events)
+DESCRIPTION_CONFIDENCE = 0.8  # a title or apposition the sentence gives the asked name
 OPENING_CONFIDENCE = 0.8  # a byline or dateline says it; the doubt is whether the question found its article
 CONFIDENCE_CAP = 0.99  # a probability, never a certainty
 READ_PASSAGES = 2  # passages (the chunks of the best evidence) a passage reader is given
@@ -988,11 +1025,18 @@ def _rivals(
     for m, cand in enumerate(cands):
         if m == n or support[m] < RIVAL_SHARE * support[n] or not cand.docs - chosen.docs:
             continue
+        if _value_kind(cand.label) != _value_kind(chosen.label):
+            continue  # "the first step" is no rival count to "a 30-day truce"
         if t.numbers(cand.text) == t.numbers(chosen.text) and query.answer_type != "date":
             continue  # "40 minutes" and "40-minute": the same value
         sides = [_side(evidence, chosen), _side(evidence, cand, exclude=chosen.docs)]
         out.append(Conflict("number", query.text, sides))
     return out[:1]
+
+
+def _value_kind(label: str) -> str:
+    """What kind of value a label gives: an amount, a stretch of time, a rank."""
+    return next((kind for kind, labels in VALUE_KINDS.items() if label in labels), label)
 
 
 def _side(evidence: Sequence[Evidence], cand: Candidate, exclude: set[str] | None = None) -> ConflictSide:

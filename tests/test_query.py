@@ -86,6 +86,7 @@ def test_wh_position_decides_how_the_answer_sentence_is_written():
         assert analyse(pied).wh_role == "fronted" and statement(analyse(pied), "1998") == "1998."
     unit = analyse("How many minutes were left on the clock?")
     assert statement(unit, "40 minutes") == "40 minutes were left on the clock."  # no "minutes minutes"
+    assert statement(unit, "40-minute") == "40-minute were left on the clock."  # nor "40-minute minutes"
 
 
 def test_candidate_is_never_one_of_the_questions_own_names():
@@ -227,6 +228,23 @@ def test_another_articles_different_figure_nearly_as_likely_is_a_rival():
     assert values == {"four days", "nine days"} and {s.doc_id for s in reading.rivals[0].sides} == {"a", "b"}
     alone = read.Reader(ReadingChatModel({"four days": -0.1, "nine days": -9.0})).read(query, evidence)
     assert alone is not None and alone.choice.text == "four days" and not alone.rivals
+
+
+def test_a_rank_is_no_rival_to_a_count():
+    query = analyse("How many ferries did the Portmere line add?")
+    evidence = [
+        ev("The Portmere line added nine ferries this spring.", 0, doc="a"),
+        ev("The Portmere line was the first to add ferries this spring.", 1, doc="b"),
+    ]
+    model = ReadingChatModel({"nine": -0.7, "first": -0.7})
+    reading = read.Reader(model).read(query, evidence)
+    assert reading is not None and reading.choice.text == "nine" and not reading.rivals
+    counts = [
+        ev("The Portmere line added nine ferries.", 0, doc="a"),
+        ev("It added six ferries.", 1, doc="b"),
+    ]
+    rival = read.Reader(ReadingChatModel({"nine": -0.7, "six": -0.7})).read(query, counts)
+    assert rival is not None and rival.rivals  # two counts of one thing disagree
 
 
 def test_a_missing_spacy_pipeline_is_a_one_line_user_error(monkeypatch):
@@ -445,11 +463,18 @@ def test_a_name_whose_head_is_the_asked_noun_outranks_other_names(monkeypatch):
 def test_a_lone_surname_the_pipeline_mislabels_joins_the_person_named_in_full():
     weights = {"PERSON": 1.0, "ORG": 0.1}
     person = read.Candidate("Maria Novak", "PERSON", [read.Occurrence(1, 0, 11, 0.4)], {"a"})
-    surname = read.Candidate("Novak", "ORG", [read.Occurrence(0, 0, 5, 0.05)], {"b"})
+    surname = read.Candidate("Novak", "ORG", [read.Occurrence(0, 0, 5, 0.05, 0.1)], {"b"})
     merged = read._merge_short_forms([surname, person], weights)
     assert [c.text for c in merged] == ["Maria Novak"]
     assert max(o.score for o in merged[0].occurrences) == 0.5  # weighed as a person
     assert merged[0].docs == {"a", "b"}
+    # Labelled an organisation in one sentence and a person in another: only the first is reweighed.
+    mixed = read.Candidate(
+        "Novak", "ORG", [read.Occurrence(0, 0, 5, 0.05, 0.1), read.Occurrence(2, 0, 5, 0.3, 1.0)]
+    )
+    person = read.Candidate("Maria Novak", "PERSON", [read.Occurrence(1, 0, 11, 0.4)], {"a"})
+    scores = sorted(o.score for o in read._merge_short_forms([mixed, person], weights)[0].occurrences)
+    assert scores == pytest.approx([0.3, 0.4, 0.5])
     club = read.Candidate("Hotel Novak", "ORG", [read.Occurrence(1, 0, 11, 0.4)])
     other = read.Candidate("Novak", "GPE", [read.Occurrence(0, 0, 5, 0.05)])
     assert len(read._merge_short_forms([other, club], weights)) == 2  # only a person takes a surname
@@ -662,3 +687,29 @@ def test_the_asked_noun_doing_the_asked_verb_is_answered_by_its_sort():
     firm = analyse("Which retailer faces a boycott?")  # a company is asked by name, not by sort
     faced = [ev("The big retailer faces a boycott in Brno, Maria Novak said.")]
     assert not any(c.label == "SORT" for c in read.gather(firm, faced))
+
+
+def test_who_said_is_answered_by_whoever_stated_it_and_by_the_speaker_of_a_with_clause():
+    query = analyse("Who said the bridge would reopen?")
+    spoke = parse(
+        "The council met, with the mayor’s spokesman, Tom Hale, stating that the bridge would reopen."
+    )
+    assert [tok.text for tok in read._doers(query, spoke)] == [
+        "Hale"
+    ]  # stating is saying; Hale, not the council
+    plain = parse("The council met on Monday, stating that the bridge would reopen.")
+    assert [tok.text for tok in read._doers(query, plain)] == ["council"]
+    adviser = parse("Ines Varga's adviser, Tom Hale, stating that the bridge would reopen, left the hall.")
+    assert [tok.text for tok in read._doers(query, adviser)] == ["Hale"]
+
+
+def test_a_subject_tagged_as_a_common_noun_is_the_name_it_is_elsewhere():
+    query = analyse("Who praised the deal?")
+    evidence = [
+        ev("Hrabovskyy praised the deal in Brno, while Tom Hale stayed silent.", 0),
+        ev("The talks were led by Hrabovskyy and Tom Hale.", 1),
+    ]
+    assert parse(evidence[0].text)[0].pos_ == "NOUN"  # the small pipeline's reading at a sentence start
+    assert read.rule_scores(query, evidence, read.gather(query, evidence))[0].text == "Hrabovskyy"
+    alone = [evidence[0]]  # never labelled a name: a capitalised noun stays a noun
+    assert "Hrabovskyy" not in [c.text for c in read.gather(query, alone)]
