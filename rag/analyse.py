@@ -78,6 +78,7 @@ class Query:
     numbers: frozenset[str] = frozenset()  # counts and amounts the question itself states
     names_text: str = ""  # the question folded for name lookups ("is this name the question's own?")
     asks_year: bool = False  # "which year": a year is the answer, not a date stamp
+    asks_weekday: bool = False  # "on which day of the week": a weekday is the answer, not a date
     amount: str | None = None  # "what pay rise", "how much": an amount, "" when the thing is unnamed
     counted: str | None = None  # "how many *civilians*": the stem the answer's sentence must count
     lasting: frozenset[str] = field(default_factory=frozenset)  # "how long was *the call*"
@@ -182,6 +183,7 @@ def analyse(
         numbers=t.numbers_outside_dates(question),
         names_text=t.haystack(question),
         asks_year=re.search(r"\byears?\b", question, re.I) is not None,
+        asks_weekday=kind == "date" and re.search(r"\bday of the week\b", question, re.I) is not None,
         amount=_amount(doc, wh, kind),
         counted=_counted(doc, wh),
         lasting=_lasting(doc, wh) if kind == "duration" else frozenset(),

@@ -51,7 +51,7 @@ def statement(query: Query, span: str) -> str:
         return span.rstrip(".") + "."  # "what was the highest temperature": not a noun phrase to replace
     counted = query.text[start:end].split()[2:] if query.answer_type == "number" else []
     if counted and t.stem(re.split(r"[\s-]", span)[-1]) == t.stem(counted[-1]):
-        counted = []  # "40 minutes", "a 30-day truce" already say what they count
+        counted = []  # "40 minutes", "a 12-day strike" already say what they count
     filler = " ".join([span, *counted])  # "How many ferries sailed?" -> "Nine ferries sailed."
     body = (query.text[:start] + filler + query.text[end:]).strip()
     body = re.sub(r"\s*\?+(?=[\"”’']?\s*$)", "", body).strip()  # also inside a closing quote

@@ -35,7 +35,7 @@ class Description:
 
 def describe(name: str, evidence: Sequence[Evidence]) -> Description | None:
     """The first description of the name in rank order, or a longer one of the next sentences that
-    contains it ("Secretary" → "U.S. Secretary of State")."""
+    contains it ("Secretary" → "Brno Secretary of Transport")."""
     found = [
         Description(name, text, i, predicative)
         for i, ev in enumerate(evidence)
@@ -57,7 +57,7 @@ def statement(description: Description) -> str:
 
 
 def _article(phrase: str) -> str:
-    """ "an" before a vowel sound as spelled: "an Ostrava judge", "a Ukrainian adviser"."""
+    """ "an" before a vowel sound as spelled: "an Ostrava judge", "a university rector"."""
     word = phrase.lower()
     return "an" if word[0] in "aeio" or (word.startswith("un") and not word.startswith("uni")) else "a"
 
@@ -110,15 +110,15 @@ def _first_names(tok: Token) -> list[Token]:
         i >= 0 and tok.doc[i].dep_ == "compound" and tok.doc[i].pos_ == "PROPN" and tok.doc[i].head.i == tok.i
     ):
         if tok.doc[i].ent_type_ != tok.ent_type_ or not tok.ent_type_:
-            break  # "Secretary" before "Marco Rubio" is a title, not a name
+            break  # "Secretary" before "Ines Varga" is a title, not a name
         out.append(tok.doc[i])
         i -= 1
     return out
 
 
 def _title(tok: Token) -> Span | None:
-    """The words before a name that title it: "U.S. Secretary of State" of "U.S. Secretary of State
-    Marco Rubio"; not the name's own first names, not a place or date before it."""
+    """The words before a name that title it: "Brno Secretary of Transport" of "Brno Secretary of
+    Transport Ines Varga"; not the name's own first names, not a place or date before it."""
     name_start = tok.i - len(_first_names(tok))
     titles = [c for c in tok.lefts if c.dep_ in TITLE_DEPS and c.i < name_start]
     titles = [c for c in titles if c.ent_type_ not in NOT_A_TITLE or c.dep_ != "poss"]

@@ -164,6 +164,8 @@ def _spans(
         out += _counted_times(query.head, doc)
     if query.answer_type == "number" and query.counted:
         out = [(e, lab, w) for e, lab, w in out if not _counts_another_asked_noun(query, e)]
+    if query.asks_weekday:
+        out = [(e, lab, w) for e, lab, w in out if word_set("weekdays") & set(t.words(e.text.lower()))]
     if query.answer_type == "date":
         vague = set(lexicon()["vague_time"])
         out = [(e, lab, w * (0.3 if vague & set(t.words(e.text.lower())) else 1.0)) for e, lab, w in out]
@@ -188,7 +190,7 @@ def _kind_named(query: Query, doc: Doc, weights: dict[str, float]) -> list[tuple
 
 def _sorts(query: Query, doc: Doc) -> list[tuple[Span, str, float]]:
     """For "what kind of exchanges": each mention of the asked noun with the words that say which
-    sort it is ("prisoner-of-war exchanges", "a partial ceasefire"), the noun kept so the answer
+    sort it is ("electric rescue boats", "a partial refund"), the noun kept so the answer
     reads whole."""
     mentions = [tok for tok in doc if tok.pos_ == "NOUN" and tok.lemma_.lower() == query.head]
     return [(span, "SORT", SORT_WEIGHT) for span in map(_sort_span, mentions) if span is not None]
@@ -207,7 +209,7 @@ def _sort_span(tok: Token) -> Span | None:
 
 
 def _asked_noun_doing(query: Query, doc: Doc) -> list[tuple[Span, str, float]]:
-    """ "Which allies voiced concern?" over "European allies voiced concern": the asked noun itself
+    """ "Which allies voiced concern?" over "Nordic allies voiced concern": the asked noun itself
     does the asked verb, and its modifiers say which ones."""
     if query.verb is None or query.head is None or query.answer_type != "other":
         return []  # a company or a town is asked by name, not by sort
@@ -1026,7 +1028,7 @@ def _rivals(
         if m == n or support[m] < RIVAL_SHARE * support[n] or not cand.docs - chosen.docs:
             continue
         if _value_kind(cand.label) != _value_kind(chosen.label):
-            continue  # "the first step" is no rival count to "a 30-day truce"
+            continue  # "the third bridge" is no rival count to "a 12-day closure"
         if t.numbers(cand.text) == t.numbers(chosen.text) and query.answer_type != "date":
             continue  # "40 minutes" and "40-minute": the same value
         sides = [_side(evidence, chosen), _side(evidence, cand, exclude=chosen.docs)]

@@ -713,3 +713,13 @@ def test_a_subject_tagged_as_a_common_noun_is_the_name_it_is_elsewhere():
     assert read.rule_scores(query, evidence, read.gather(query, evidence))[0].text == "Hrabovskyy"
     alone = [evidence[0]]  # never labelled a name: a capitalised noun stays a noun
     assert "Hrabovskyy" not in [c.text for c in read.gather(query, alone)]
+
+
+def test_a_day_of_the_week_is_answered_by_a_weekday_not_a_date():
+    query = analyse("On which day of the week did the Brno ferry strike begin?")
+    assert query.asks_weekday and not analyse("On what day did the Brno ferry strike begin?").asks_weekday
+    evidence = [
+        ev("The Brno ferry strike began in the coming days of March, union leaders said.", 0),
+        ev("Ferry crews in Brno walked out on Tuesday.", 1),
+    ]
+    assert [c.text for c in read.gather(query, evidence)] == ["Tuesday"]
