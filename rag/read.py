@@ -189,7 +189,7 @@ def _kind_named(query: Query, doc: Doc, weights: dict[str, float]) -> list[tuple
 
 
 def _sorts(query: Query, doc: Doc) -> list[tuple[Span, str, float]]:
-    """For "what kind of exchanges": each mention of the asked noun with the words that say which
+    """For "what kind of boats": each mention of the asked noun with the words that say which
     sort it is ("electric rescue boats", "a partial refund"), the noun kept so the answer
     reads whole."""
     mentions = [tok for tok in doc if tok.pos_ == "NOUN" and tok.lemma_.lower() == query.head]
@@ -211,10 +211,9 @@ def _sort_span(tok: Token) -> Span | None:
 def _asked_noun_doing(query: Query, doc: Doc) -> list[tuple[Span, str, float]]:
     """ "Which allies voiced concern?" over "Nordic allies voiced concern": the asked noun itself
     does the asked verb, and its modifiers say which ones."""
-    if query.verb is None or query.head is None or query.answer_type != "other":
+    if query.head is None or query.answer_type != "other":
         return []  # a company or a town is asked by name, not by sort
-    verbs = [tok for tok in doc if tok.pos_ == "VERB" and _is_verb(tok, query.verb)]
-    subjects = [subject for verb in verbs if (subject := _subject(verb, query.passive)) is not None]
+    subjects = _subjects_of_asked_verb(query, doc)
     mentions = [tok for tok in subjects if tok.pos_ == "NOUN" and tok.lemma_.lower() == query.head]
     return [(span, "SORT", SORT_WEIGHT) for span in map(_sort_span, mentions) if span is not None]
 
@@ -405,9 +404,14 @@ def _asks_doer(query: Query) -> bool:
 
 def _doers(query: Query, doc: Doc) -> list[Token]:
     """Who does the asked verb in a sentence (`_subject`), for a question that asks who did it."""
-    if not _asks_doer(query):
+    return _subjects_of_asked_verb(query, doc) if _asks_doer(query) else []
+
+
+def _subjects_of_asked_verb(query: Query, doc: Doc) -> list[Token]:
+    """Who or what does the question's verb in a sentence, wherever the sentence uses it."""
+    if query.verb is None:
         return []
-    verbs = [tok for tok in doc if tok.pos_ == "VERB" and _is_verb(tok, query.verb or "")]
+    verbs = [tok for tok in doc if tok.pos_ == "VERB" and _is_verb(tok, query.verb)]
     return [subject for verb in verbs if (subject := _subject(verb, query.passive)) is not None]
 
 

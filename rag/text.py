@@ -437,6 +437,6 @@ def written_date(line: str, iso: str | None) -> tuple[int, int] | None:
     2025", "2025-07-04"), as characters of the line; None when it does not."""
     if iso is None:
         return None
-    from index.formats import find_dates
+    from index.loaders import find_dates
 
     return next(((start, end) for start, end, found in find_dates(line) if found == iso), None)
