@@ -89,7 +89,7 @@ class Query:
     asks_writer: bool = False  # "who wrote the article about …": the byline's name, not a name in it
     asks_dateline: bool = False  # "when was the article about … published": the article's own date
     describes: str | None = None  # "who is *Ines Varga*", "what is *Tom Hale*'s job": the name described
-    sort_of: bool = False  # "what kind of *exchanges*": a sort of the head noun is asked, its modifier
+    sort_of: bool = False  # "what kind of *boats*": a sort of the head noun is asked, its modifier
 
     @property
     def search_text(self) -> str:
@@ -318,7 +318,7 @@ def _asked_noun(doc: Doc, wh: Token) -> Token | None:
     """ "which *city*", "what *food*", "which Thornby-era *aide*", "what was its *name*"; through
     "what kind of", the noun it sorts ("what kind of *boat*")."""
     noun = _wh_noun(doc, wh)
-    if noun is None or noun.lemma_.lower() not in lexicon()["sort_nouns"]:
+    if noun is None or noun.lemma_.lower() not in word_set("sort_nouns"):
         return noun
     of = next((c for c in noun.children if c.dep_ == "prep" and c.lower_ == "of"), None)
     inner = next((c for c in of.children if c.dep_ == "pobj" and c.pos_ == "NOUN"), None) if of else None
