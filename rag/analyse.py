@@ -79,6 +79,7 @@ class Query:
     names_text: str = ""  # the question folded for name lookups ("is this name the question's own?")
     asks_year: bool = False  # "which year": a year is the answer, not a date stamp
     asks_weekday: bool = False  # "on which day of the week": a weekday is the answer, not a date
+    asks_age: bool = False  # "how old was …", "at what age": an age is the answer, not any figure
     amount: str | None = None  # "what pay rise", "how much": an amount, "" when the thing is unnamed
     counted: str | None = None  # "how many *civilians*": the stem the answer's sentence must count
     lasting: frozenset[str] = field(default_factory=frozenset)  # "how long was *the call*"
@@ -184,6 +185,7 @@ def analyse(
         names_text=t.haystack(question),
         asks_year=re.search(r"\byears?\b", question, re.I) is not None,
         asks_weekday=kind == "date" and re.search(r"\bday of the week\b", question, re.I) is not None,
+        asks_age=kind == "number" and re.search(r"\bhow old\b|\bwhat age\b", question, re.I) is not None,
         amount=_amount(doc, wh, kind),
         counted=_counted(doc, wh),
         lasting=_lasting(doc, wh) if kind == "duration" else frozenset(),
@@ -287,8 +289,18 @@ def _answer_type(doc: Doc, wh: Token | None) -> tuple[AnswerType, str | None, li
         return "other", None, [wh]
     lemma = noun.lemma_.lower()
     phrase = list(doc[min(wh.i, noun.i) : max(wh.i, noun.i) + 1])
-    kind = head_types().get(noun.lower_) or head_types().get(lemma)
+    kind = head_types().get(noun.lower_) or head_types().get(lemma) or _kind_by_ending(lemma)
     return (kind or "other"), lemma, phrase
+
+
+def _kind_by_ending(noun: str) -> AnswerType | None:
+    """A noun no list names may say by its ending that it is someone: "which *meteorologist*",
+    "which *pediatrician*" ask for a person (not "which checklist")."""
+    endings = lexicon()["person_endings"]
+    if len(noun) < endings["min_length"] or not any(noun.endswith(end) for end in endings["endings"]):
+        return None
+    sure = any(noun.endswith(end) for end in endings["sure"])
+    return "person" if sure or not any(noun.endswith(end) for end in endings["not"]) else None
 
 
 def _title(phrase: Sequence[Token], kind: AnswerType, head: str | None) -> frozenset[str]:
@@ -316,9 +328,10 @@ def _asks_who_someone_is(wh: Token) -> bool:
 
 def _asked_noun(doc: Doc, wh: Token) -> Token | None:
     """ "which *city*", "what *food*", "which Thornby-era *aide*", "what was its *name*"; through
-    "what kind of", the noun it sorts ("what kind of *boat*")."""
+    "what kind of", the noun it sorts ("what kind of *boat*"); through "what is the name of", the
+    noun named ("the name of the *ferry*": a ferry's name answers it)."""
     noun = _wh_noun(doc, wh)
-    if noun is None or noun.lemma_.lower() not in word_set("sort_nouns"):
+    if noun is None or noun.lemma_.lower() not in word_set("sort_nouns") | word_set("name_nouns"):
         return noun
     of = next((c for c in noun.children if c.dep_ == "prep" and c.lower_ == "of"), None)
     inner = next((c for c in of.children if c.dep_ == "pobj" and c.pos_ == "NOUN"), None) if of else None

@@ -13,6 +13,7 @@ confidence. A better chat model gives sharper, more often right probabilities, a
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -60,6 +61,9 @@ NAMED_SUBJECT = 0.8  # label weight of a proper name doing the asked verb that t
 SUBJECT_LABELS = {"person": "PERSON", "organisation": "ORG"}
 EDGE_MARKS = '•·*–—"“”‘’()[],;: '  # bullets, dashes, quotes and brackets; not a minus or apostrophe
 SUBJECT_WEIGHT = 2.0  # label weight of a name that does the asked verb: the best evidence of who did it
+TITLE_TAIL_CHARS = 60  # how far a quoted title may run on past where the pipeline ended it
+UNCOUNTED = 0.6  # a figure beside one that counts the asked noun ("900 species, 40 of them")
+AGE_ARCS = 3  # how far up the parse an age is followed to whom it belongs ("71" -> "old" -> the name)
 ROLE_MISS = 0.3  # a span beside the asked verb whose subject is someone else ("the judge demanded")
 KIND_NAMED_WEIGHT = 1.0  # label weight of a name the sentence calls the asked noun, whatever its label
 SORT_WEIGHT = 1.0  # label weight of the asked noun with its modifiers, for "what kind of" questions
@@ -145,7 +149,7 @@ def _spans(
 ) -> list[tuple[Span, str, float]]:
     """Spans of the expected type in a sentence, with their label weight."""
     weights: dict[str, float] = lexicon()["label_weights"][query.answer_type]
-    out = [(e, e.label_, weights[e.label_]) for e in doc.ents if e.label_ in weights]
+    out = [(_whole_title(e), e.label_, weights[e.label_]) for e in doc.ents if e.label_ in weights]
     if query.answer_type == "place":
         out += _named_places(doc)
     if query.answer_type in NAMED_TYPES:
@@ -164,6 +168,12 @@ def _spans(
         out += _counted_times(query.head, doc)
     if query.answer_type == "number" and query.counted:
         out = [(e, lab, w) for e, lab, w in out if not _counts_another_asked_noun(query, e)]
+        if query.counted not in {t.stem(w) for w in lexicon()["share_nouns"]}:
+            out = [(e, lab, w) for e, lab, w in out if lab != "PERCENT"]  # a count of lawmakers, not a share
+        if any(_counts_asked_noun(query, e) for e, _, _ in out):  # the others count something else
+            out = [(e, lab, w if _counts_asked_noun(query, e) else w * UNCOUNTED) for e, lab, w in out]
+    if query.asks_age:
+        out = _ages(query, doc)
     if query.asks_weekday:
         out = [(e, lab, w) for e, lab, w in out if word_set("weekdays") & set(t.words(e.text.lower()))]
     if query.answer_type == "date":
@@ -176,6 +186,20 @@ def _spans(
             if body is not None and (body.start, body.end) not in ents and not _describes_a_name(body):
                 out.append((body, "CHUNK", weights["CHUNK"]))
     return out
+
+
+def _whole_title(span: Span) -> Span:
+    """A title in quotation marks is the whole quote: the small pipeline ends "The Late Hour with"
+    where a name inside the title begins."""
+    text = span.doc.text
+    if span.label_ != "WORK_OF_ART" or span.start_char == 0 or text[span.start_char - 1] not in '“"':
+        return span
+    rest = text[span.end_char : span.end_char + TITLE_TAIL_CHARS]
+    close = re.search(r"[”\"]", rest)
+    if close is None or "“" in rest[: close.start()]:
+        return span
+    whole = span.doc.char_span(span.start_char, span.end_char + close.start(), alignment_mode="expand")
+    return whole if whole is not None else span
 
 
 def _kind_named(query: Query, doc: Doc, weights: dict[str, float]) -> list[tuple[Span, str, float]]:
@@ -230,6 +254,12 @@ def _describes_a_name(chunk: Span) -> bool:
     return any(c.dep_ == "appos" and c.pos_ == "PROPN" for c in root.children)
 
 
+def _counts_asked_noun(query: Query, span: Span) -> bool:
+    """ "900 species" answers "how many species"; "40 of them" in the same sentence counts a part."""
+    root = span.root
+    return root.dep_ == "nummod" and t.stem(root.head.text) == query.counted
+
+
 def _counts_another_asked_noun(query: Query, span: Span) -> bool:
     """ "27 flags" does not answer "how many stars were on the first flag": the figure counts a
     thing the question names for another role. A noun the question does not name may be the asked
@@ -273,6 +303,63 @@ def _counted_times(unit: str, doc: Doc) -> list[tuple[Span, str, float]]:
         and t.numbers(e.text)
         and any(w.removesuffix("s") == unit for w in re.findall(r"[a-z]+", e.text.lower()))
     ]
+
+
+def _ages(query: Query, doc: Doc) -> list[tuple[Span, str, float]]:
+    """ "How old was Ines Varga?" is answered by an age ("71-year-old", "aged 64", "Tom Hale, 54,"),
+    never by another figure of the sentence (a phone number, a count); the age of someone else the
+    sentence names ("71-year-old Ines Varga and her 68-year-old husband") weighs less."""
+    spans = []
+    for start, end in t.ages(doc.text):
+        span = doc.char_span(start, end, alignment_mode="expand")
+        if span is not None:
+            spans.append(span)
+    for tok in doc[2:-1]:
+        after_name = doc[tok.i - 1].text == "," and doc[tok.i - 2].pos_ == "PROPN"
+        if after_name and tok.text.isdigit() and len(tok.text) <= 3 and doc[tok.i + 1].text == ",":
+            spans.append(doc[tok.i : tok.i + 1])  # "Tom Hale, 54, said"
+    return [(span, "CARDINAL", 1.0 if _aged(query, span) else ROLE_MISS) for span in spans]
+
+
+def _aged(query: Query, span: Span) -> bool:
+    """Whether the age is that of one the question names: the noun the age describes ("71-year-old
+    Ines Varga", "Tom Hale, 54", "her 68-year-old husband Tom"), or the subject of the verb it goes
+    with ("Tom Hale, who died aged 64")."""
+    tok, steps = span.root, 0
+    while steps < AGE_ARCS and tok.head is not tok:
+        tok = tok.head
+        if tok.lower_ in word_set("age_words") or tok.is_punct:
+            continue  # the age's own words: "year", "old", "aged"
+        steps += 1
+        if tok.pos_ == "VERB":
+            owner = _subject(tok, is_passive(tok))
+            if (owner is None or owner.tag_ in ("WP", "WDT")) and tok.dep_ == "relcl":
+                owner = tok.head  # "Tom Hale, who died aged 64"
+            return owner is not None and _is_named_one(query, owner)
+        if tok.pos_ in ("NOUN", "PROPN"):
+            return _is_named_one(query, tok)
+    return False
+
+
+def _is_named_one(query: Query, noun: Token) -> bool:
+    """Whether a noun is the one the question names: its name ("Ines Varga"; "husband Tom") shares a
+    word with the question's names and has none where the question's has another ("Tom Varga" is
+    not "Ines Varga"). A question without names ("the oldest tree") is matched by its words."""
+    described = [c for c in noun.children if c.dep_ in ("amod", "compound") and c.pos_ != "PROPN"]
+    if noun.dep_ == "appos":
+        described.append(noun.head)
+    if any(t.stem(word.text) in query.focus for word in described):
+        return True  # "the driver, 33-year-old Tom Hale" for "how old is the driver"
+    asked = t.names(query.text)
+    if not asked:
+        return t.stem(noun.text) in query.focus
+    words = [c for c in noun.children if c.dep_ == "compound"] + [noun]
+    if noun.pos_ == "NOUN":
+        words += [c for c in noun.children if c.dep_ == "appos"] + list(
+            itertools.takewhile(lambda tok: tok.pos_ == "PROPN", noun.doc[noun.i + 1 :])
+        )
+    named = {tok.lower_ for tok in words if tok.pos_ == "PROPN"}
+    return bool(named & asked) and not (asked - named and named - asked)
 
 
 def _joined(spans: list[tuple[Span, str, float]]) -> list[tuple[Span, str, float]]:
@@ -383,17 +470,26 @@ def gather(query: Query, evidence: Sequence[Evidence]) -> list[Candidate]:
                 continue
             start, end = _inside_marks(ev.text, span.start_char, span.end_char)
             key = _key(ev.text[start:end])
-            if not key:
+            if not key or _cut_off(ev.text, end):
                 continue
             cand = found.setdefault(key, Candidate(ev.text[start:end], label))
+            titled = bool(query.title) and query.title <= _title_before(span)
+            if titled and span.root.pos_ == "PROPN":
+                label_w = max(label_w, NAMED_SUBJECT)  # "goalkeeper Tom Hale" is a person, whatever his label
             score = weight * _subject_role(span, doers, label_w) * _tie(query, doc, span)
-            if query.title and query.title <= _title_before(span):
+            if titled:
                 score *= TITLE_MATCH  # "Vice President Ines Varga" for "which vice president"
-            elif _named_for_kind(query, span, label):
+            if titled or _named_for_kind(query, span, label):
                 cand.kind_named = True
             cand.occurrences.append(Occurrence(i, start, end, score, label_w))
             cand.docs.add(ev.doc_id)
     return _merge_short_forms(list(found.values()), lexicon()["label_weights"][query.answer_type])
+
+
+def _cut_off(text: str, end: int) -> bool:
+    """A span just before an ellipsis may be the start of a longer name a shortened headline cut
+    ("… about the Vltava ..."): it is not read as a whole name."""
+    return re.match(r"\s*(?:\.\.\.|…)", text[end:]) is not None
 
 
 def _asks_doer(query: Query) -> bool:
@@ -412,7 +508,35 @@ def _subjects_of_asked_verb(query: Query, doc: Doc) -> list[Token]:
     if query.verb is None:
         return []
     verbs = [tok for tok in doc if tok.pos_ == "VERB" and _is_verb(tok, query.verb)]
-    return [subject for verb in verbs if (subject := _subject(verb, query.passive)) is not None]
+    subjects = [
+        subject
+        for verb in verbs
+        if not _says_it_in_a_clause(query, verb) and (subject := _subject(verb, query.passive)) is not None
+    ]
+    return [_antecedent(s) for s in subjects]
+
+
+def _says_it_in_a_clause(query: Query, verb: Token) -> bool:
+    """ "'… the song …,' Tom Hale wrote" is not Tom Hale writing the song: the question's words
+    are inside what the verb reports (its clausal complement), not what it acts on. "Who said the
+    bridge would reopen" asks for that clause's speaker."""
+    if query.verb in word_set("speech_verbs"):
+        return False
+    clauses = [c for c in verb.children if c.dep_ == "ccomp"]
+    anchors = [
+        tok for tok in verb.doc if t.stem(tok.text) in query.focus and tok != verb and not tok.is_punct
+    ]
+    inside = [a for a in anchors if any(c.left_edge.i <= a.i <= c.right_edge.i for c in clauses)]
+    return bool(clauses) and bool(anchors) and len(inside) == len(anchors)
+
+
+def _antecedent(subject: Token) -> Token:
+    """ "Ines Varga, a poet, in 1813, when she wrote …": a personal pronoun stands for the one person
+    the sentence names before it; with none or several, the pronoun stays (whoever it is)."""
+    if subject.pos_ != "PRON" or subject.lower_ not in word_set("personal_pronouns"):
+        return subject
+    before = [e for e in subject.doc.ents if e.label_ == "PERSON" and e.end <= subject.i]
+    return before[0].root if len(before) == 1 else subject
 
 
 def _is_verb(tok: Token, lemma: str) -> bool:
@@ -532,8 +656,14 @@ def _named_for_kind(query: Query, span: Span, label: str) -> bool:
     Eagles"), when the asked noun is said to be called so ("a club called Vltava Eagles"), or when
     it names the asked noun it is compounded to ("Brno rowing club" for "which club"; not for
     people: "Brno officials" are not Brno). Spelled as asked, so "the United States" is not a
-    "state"; noun phrases ("the first state") are not names."""
-    if query.head is None or not label.isupper() or label in ("CHUNK", "READ") or span.root.pos_ != "PROPN":
+    "state"; noun phrases ("the first state") are not names unless the sentence says the asked
+    noun is called so ("an antiviral drug named velorin")."""
+    if query.head is None or label == "READ":
+        return False
+    naming = _naming_verb(span.root)
+    if naming is not None and naming.dep_ == "acl" and _is_asked_noun(query.head, naming.head):
+        return True  # "a rowing club called Vltava Eagles", "a storm known as Ines", "a drug named x"
+    if not label.isupper() or label == "CHUNK" or span.root.pos_ != "PROPN":
         return False
     if span.root.lower_ == query.head:
         return True
@@ -541,9 +671,6 @@ def _named_for_kind(query: Query, span: Span, label: str) -> bool:
         return True  # "the harbour's two rowing clubs, Vltava Eagles and Brno Oars"
     if any(c.dep_ == "appos" and _is_asked_noun(query.head, c) for c in span.root.children):
         return True  # "Vltava Eagles, a rowing club from Brno"
-    naming = _naming_verb(span.root)
-    if naming is not None and naming.dep_ == "acl" and _is_asked_noun(query.head, naming.head):
-        return True  # "a rowing club called Vltava Eagles", "a storm known as Ines"
     if query.answer_type == "person":
         return False
     tok = span.root
@@ -674,18 +801,21 @@ def rule_scores(
         for cand, fit in zip(cands, fits, strict=True):
             cand.fit = 1.0 if cand.kind_named else fit  # the sentence itself calls it one
     named_kind = any(c.kind_named for c in cands)
+    measured = head_fit is not None and bool(query.head) and query.answer_type in INSTANCE_TYPES
     for cand in cands:
         fit = cand.fit if cand.fit is not None else 1.0
         agreement = 1.0 + AGREEMENT_BONUS * (min(len(cand.docs), AGREEMENT_CAP) - 1)
         spread = share(cand.text) if share else pool_share(cand, evidence) * POOL_TO_COLLECTION
         background = 1.0 - BACKGROUND_WEIGHT * min(1.0, spread / BACKGROUND_SHARE)
         cand.score = cand.best.score * agreement * max(HEAD_FIT_FLOOR, fit) * background
-        if query.head and head_fit is not None and query.answer_type in INSTANCE_TYPES:
+        if measured:
             cand.score *= _label_lift(query, cand, fit)  # only a measured fit says what a name is
         if draft and drafted(query, cand.text, draft):
             cand.score *= 1.0 + DRAFT_VOTE
-        if named_kind and not cand.kind_named:
-            cand.score /= KIND_IN_NAME  # beside "the University of Brno", a ministry is no university
+        typical_place = measured and query.answer_type == "place" and fit >= FIT_OVER_LABEL
+        if named_kind and not cand.kind_named and not typical_place:
+            cand.score /= KIND_IN_NAME  # beside "the University of Brno", a ministry is no university;
+            # a typical city stays one beside a city with "City" in its name (places' fit is contrasted)
     cands.sort(key=lambda c: c.score, reverse=True)
     return cands
 
@@ -1033,11 +1163,17 @@ def _rivals(
             continue
         if _value_kind(cand.label) != _value_kind(chosen.label):
             continue  # "the third bridge" is no rival count to "a 12-day closure"
+        if _typed(cand) < _typed(chosen):
+            continue  # the age of someone else is no rival to the asked one's
         if t.numbers(cand.text) == t.numbers(chosen.text) and query.answer_type != "date":
             continue  # "40 minutes" and "40-minute": the same value
         sides = [_side(evidence, chosen), _side(evidence, cand, exclude=chosen.docs)]
         out.append(Conflict("number", query.text, sides))
     return out[:1]
+
+
+def _typed(cand: Candidate) -> float:
+    return max(o.label_weight for o in cand.occurrences)
 
 
 def _value_kind(label: str) -> str:

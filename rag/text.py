@@ -407,6 +407,15 @@ BYLINE_MAX_CHARS = 100  # a byline is a short line of its own: "By Ines Varga an
 BYLINE_TAIL_WORDS = 4  # what may follow the names: an outlet or a place ("…, Brno Daily")
 
 
+_AGE = re.compile(r"\b(\d{1,3})(?=[- ]years?[- ]old\b)|\b(?:aged?)\s+(\d{1,3})\b(?![-.,]?\d)", re.I)
+
+
+def ages(text: str) -> list[tuple[int, int]]:
+    """Where a sentence states someone's age, as the characters of the figure: "71-year-old",
+    "10 years old", "aged 64", "(age 39)"."""
+    return [m.span(1) if m.group(1) else m.span(2) for m in _AGE.finditer(text)]
+
+
 @lru_cache(maxsize=1)
 def _byline() -> re.Pattern[str]:
     openers = "|".join(re.escape(o) for o in sorted(lexicon()["byline_openers"], key=len, reverse=True))
