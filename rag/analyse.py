@@ -80,6 +80,7 @@ class Query:
     asks_year: bool = False  # "which year": a year is the answer, not a date stamp
     asks_weekday: bool = False  # "on which day of the week": a weekday is the answer, not a date
     asks_age: bool = False  # "how old was …", "at what age": an age is the answer, not any figure
+    asks_clock: bool = False  # "at what time did …": a time of day is the answer, not a date
     amount: str | None = None  # "what pay rise", "how much": an amount, "" when the thing is unnamed
     counted: str | None = None  # "how many *civilians*": the stem the answer's sentence must count
     lasting: frozenset[str] = field(default_factory=frozenset)  # "how long was *the call*"
@@ -186,6 +187,7 @@ def analyse(
         asks_year=re.search(r"\byears?\b", question, re.I) is not None,
         asks_weekday=kind == "date" and re.search(r"\bday of the week\b", question, re.I) is not None,
         asks_age=kind == "number" and re.search(r"\bhow old\b|\bwhat age\b", question, re.I) is not None,
+        asks_clock=kind == "date" and re.search(r"\bwhat time\b(?! of\b)", question, re.I) is not None,
         amount=_amount(doc, wh, kind),
         counted=_counted(doc, wh),
         lasting=_lasting(doc, wh) if kind == "duration" else frozenset(),

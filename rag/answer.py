@@ -209,7 +209,8 @@ class Answerer:
         result.draft = reading.draft
         choice = reading.choice
         result.confidence = choice.confidence
-        if query.answer_type == "other" and choice.confidence < read.open_confidence("generated"):
+        thing = query.answer_type == "other" and not choice.kind_named  # a name the text gives it stands
+        if thing and choice.confidence < read.open_confidence("generated"):
             verified = self._verified_draft(query, reading.draft, pool[: opts.n_evidence], result)
             if verified is not None:
                 return verified
@@ -226,7 +227,8 @@ class Answerer:
         """A thing ("which repairs", "what worry") is often a phrase no typed span holds whole;
         when the rules read it less surely than a verified statement is right, the model's draft
         answers, each statement supported by the evidence and saying nothing of the question that
-        the cited sentence does not."""
+        the cited sentence does not. A name the sentence calls the asked noun ("Tropical Storm
+        Velmora") is not a phrase of that kind: it answers itself."""
         kept, _ = verify.answering_statements(draft, evidence, query)
         if not kept:
             return None

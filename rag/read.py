@@ -105,6 +105,7 @@ class Choice:
     end: int
     confidence: float
     candidates: list[Candidate]
+    kind_named: bool = False  # the sentence itself calls it the asked noun ("Tropical Storm Velmora")
 
 
 HeadFit = Callable[[str, Sequence[str]], list[float]]
@@ -174,6 +175,8 @@ def _spans(
             out = [(e, lab, w if _counts_asked_noun(query, e) else w * UNCOUNTED) for e, lab, w in out]
     if query.asks_age:
         out = _ages(query, doc)
+    if query.asks_clock:
+        out = [(e, lab, w) for e, lab, w in out if lab == "TIME" and not _is_length_of_time(e.text)]
     if query.asks_weekday:
         out = [(e, lab, w) for e, lab, w in out if word_set("weekdays") & set(t.words(e.text.lower()))]
     if query.answer_type == "date":
@@ -663,6 +666,10 @@ def _named_for_kind(query: Query, span: Span, label: str) -> bool:
     naming = _naming_verb(span.root)
     if naming is not None and naming.dep_ == "acl" and _is_asked_noun(query.head, naming.head):
         return True  # "a rowing club called Vltava Eagles", "a storm known as Ines", "a drug named x"
+    if span.root.pos_ == "PROPN" and query.answer_type != "person":
+        titles = _title_before(span) | {c.lemma_.lower() for c in span.root.children if c.dep_ == "compound"}
+        if query.head in titles:
+            return True  # "Tropical Storm Velmora" for "which storm", "Lake Kestrin" for "which lake"
     if not label.isupper() or label == "CHUNK" or span.root.pos_ != "PROPN":
         return False
     if span.root.lower_ == query.head:
@@ -860,7 +867,7 @@ def _choice(evidence: Sequence[Evidence], cands: list[Candidate], n: int, confid
     best, full = top.best, _spelled_in_full(top)
     sources = [full.evidence] + ([best.evidence] if best.evidence != full.evidence else [])
     text = evidence[full.evidence].text[full.start : full.end]
-    return Choice(text, sources, full.start, full.end, confidence, cands)
+    return Choice(text, sources, full.start, full.end, confidence, cands, top.kind_named)
 
 
 def drafted(query: Query, span: str, draft: str) -> bool:

@@ -691,3 +691,21 @@ def test_the_writer_of_an_article_is_its_byline_and_an_article_without_one_gives
     dated = asker.ask("When was the article about the Portmere ferry service published?")
     assert not dated.abstained and dated.answer == "4 July 2025 [1]."
     assert dated.citations[0].text == "Published 4 July 2025" and dated.citations[0].doc_id == "ferry"
+
+
+def test_a_name_the_text_calls_the_asked_noun_is_not_replaced_by_the_draft(tmp_path):
+    storm = {
+        "storm": (
+            "Storm Hits Brno\n"
+            "Rain and wind from Tropical Storm Velmora flooded the valleys of southern Brno on Monday. "
+            "Tropical storm conditions reached the coast of Portmere later in the week."
+        )
+    }
+    bot, _ = answerer(
+        index_of(tmp_path, storm), "Tropical storm conditions reached the coast of Portmere [2]."
+    )
+    result = bot.ask(
+        "Which tropical storm flooded the valleys of southern Brno?", AnswerOptions(answer_threshold=0)
+    )
+    assert result.mode == "span" and "Velmora" in result.answer
+    assert result.confidence is not None and result.confidence < read.open_confidence("generated")

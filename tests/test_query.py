@@ -854,3 +854,18 @@ def test_a_phrase_the_sentence_says_the_asked_noun_is_named_is_one_of_its_kind()
     said = [ev("Doctors in Brno said the patients get an antiviral drug named velorin twice a day.")]
     named = [c.text for c in read.gather(query, said) if c.kind_named]
     assert named == ["velorin"]
+
+
+def test_a_time_of_day_is_answered_by_a_clock_time_not_a_year():
+    query = analyse("At what time did the ferry leave Brno?")
+    assert query.asks_clock and not analyse("What time of year do the ferries stop?").asks_clock
+    evidence = [ev("The ferry left Brno at 6:40 a.m. on Monday, 30 minutes late, in March 2023.", 0)]
+    assert [c.text for c in read.gather(query, evidence)] == ["6:40 a.m."]
+
+
+def test_a_name_titled_with_the_asked_noun_names_one_of_its_kind():
+    query = analyse("Which tropical storm flooded the valleys of Southern Brno?")
+    said = [
+        ev("As rain and wind from Tropical Storm Velmora flooded the valleys of Southern Brno, roads shut.")
+    ]
+    assert [c.text for c in read.gather(query, said) if c.kind_named] == ["Tropical Storm Velmora", "Velmora"]
