@@ -57,7 +57,9 @@ TITLE_MATCH = 3.0  # a name titled with the asked noun in full ("which deputy ma
 KIND_IN_NAME = 3.0  # other names count this much less beside one named as the asked noun ("University of X")
 NAME_VARIANT_LENGTH = 6  # name words this long match other endings of themselves (Horodetsky, Horodetskyy)
 NAMED_PLACE = 0.8  # label weight of a name after "in" that the pipeline did not label a place
-NAMED_SUBJECT = 0.8  # label weight of a proper name doing the asked verb that the pipeline missed
+# Label weight of a proper name the sentence says is the asked kind (doing the asked verb, after the
+# asked title) that the pipeline left unlabelled or labelled as something else.
+NAMED_SUBJECT = 0.8
 SUBJECT_LABELS = {"person": "PERSON", "organisation": "ORG"}
 EDGE_MARKS = '•·*–—"“”‘’()[],;: '  # bullets, dashes, quotes and brackets; not a minus or apostrophe
 SUBJECT_WEIGHT = 2.0  # label weight of a name that does the asked verb: the best evidence of who did it
@@ -169,7 +171,7 @@ def _spans(
         out += _counted_times(query.head, doc)
     if query.answer_type == "number" and query.counted:
         out = [(e, lab, w) for e, lab, w in out if not _counts_another_asked_noun(query, e)]
-        if query.counted not in {t.stem(w) for w in lexicon()["share_nouns"]}:
+        if query.counted not in _share_stems():
             out = [(e, lab, w) for e, lab, w in out if lab != "PERCENT"]  # a count of lawmakers, not a share
         if any(_counts_asked_noun(query, e) for e, _, _ in out):  # the others count something else
             out = [(e, lab, w if _counts_asked_noun(query, e) else w * UNCOUNTED) for e, lab, w in out]
@@ -255,6 +257,12 @@ def _describes_a_name(chunk: Span) -> bool:
     if root.dep_ == "appos" and root.head.pos_ == "PROPN":
         return True
     return any(c.dep_ == "appos" and c.pos_ == "PROPN" for c in root.children)
+
+
+@cache
+def _share_stems() -> frozenset[str]:
+    """ "How many percentage points" asks for a share; any other counted noun does not."""
+    return frozenset(t.stem(w) for w in lexicon()["share_nouns"])
 
 
 def _counts_asked_noun(query: Query, span: Span) -> bool:
