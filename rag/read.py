@@ -908,7 +908,13 @@ DRAFT_TOKENS = 60  # the draft is a reading, not the answer: one short sentence 
 DRAFT_EVIDENCE = 6  # sentences the draft is written from
 READ_CANDIDATES = 6  # candidates the model scores: the rules' best, in their order
 RIVAL_SHARE = 0.5  # another article's different value read this close to the answer's is said too
-VALUE_KINDS = {"amount": ("CARDINAL", "QUANTITY", "MONEY", "PERCENT"), "time": ("DATE", "TIME")}
+# What kind of value a label gives: a sum of money is no rival to a head count, nor a share to either.
+VALUE_KINDS = {
+    "money": ("MONEY",),
+    "share": ("PERCENT",),
+    "amount": ("CARDINAL", "QUANTITY"),
+    "time": ("DATE", "TIME"),
+}
 DISPUTABLE = ("number", "duration")  # one true value: two articles giving two disagree (dates name events)
 DESCRIPTION_CONFIDENCE = 0.8  # a title or apposition the sentence gives the asked name
 OPENING_CONFIDENCE = 0.8  # a byline or dateline says it; the doubt is whether the question found its article
@@ -1166,9 +1172,9 @@ def reply_candidate(
 def _rivals(
     query: Query, evidence: Sequence[Evidence], cands: Sequence[Candidate], support: Sequence[float], n: int
 ) -> list[Conflict]:
-    """Where another article gives a different value for what was asked and the reading (the
-    model's, else the rules') supports it nearly as well: a figure, a duration or a date has one
-    true value, so the answer says both instead of picking."""
+    """Where another article gives a different value for what was asked, of the same kind, and
+    both the reading (the model's, else the rules') and the rules support it nearly as well: a
+    figure, a duration or a date has one true value, so the answer says both instead of picking."""
     if query.answer_type not in DISPUTABLE:
         return []
     chosen = cands[n]
@@ -1176,6 +1182,8 @@ def _rivals(
     for m, cand in enumerate(cands):
         if m == n or support[m] < RIVAL_SHARE * support[n] or not cand.docs - chosen.docs:
             continue
+        if cand.score < RIVAL_SHARE * chosen.score:
+            continue  # the rules read it far less surely: a small model's scores alone are no dispute
         if _value_kind(cand.label) != _value_kind(chosen.label):
             continue  # "the third bridge" is no rival count to "a 12-day closure"
         if _typed(cand) < _typed(chosen):

@@ -241,10 +241,36 @@ def test_a_rank_is_no_rival_to_a_count():
     assert reading is not None and reading.choice.text == "nine" and not reading.rivals
     counts = [
         ev("The Portmere line added nine ferries.", 0, doc="a"),
-        ev("It added six ferries.", 1, doc="b"),
+        ev("The Portmere line added six ferries.", 1, doc="b"),
     ]
     rival = read.Reader(ReadingChatModel({"nine": -0.7, "six": -0.7})).read(query, counts)
     assert rival is not None and rival.rivals  # two counts of one thing disagree
+
+
+def test_a_sum_of_money_or_a_share_is_no_rival_to_a_count():
+    query = analyse("How much did the Velmora trust give the Brno clinic?")
+    evidence = [
+        ev("The Velmora trust gave the Brno clinic $4 million last year.", 0, doc="a"),
+        ev("The Velmora trust gave the Brno clinic two new scanners.", 1, doc="b"),
+        ev("The Velmora trust gave the Brno clinic 30% of its budget.", 2, doc="c"),
+    ]
+    model = ReadingChatModel({"$4 million": -0.7, "two": -0.7, "30%": -0.7})
+    reading = read.Reader(model).read(query, evidence)
+    assert reading is not None and reading.choice.text == "$4 million" and not reading.rivals
+
+
+def test_a_figure_the_rules_read_far_less_surely_is_no_rival_however_the_model_scores_it():
+    query = analyse("How many ferries did the Portmere line add?")
+    evidence = [
+        ev("The Portmere line added nine ferries this spring.", 0, doc="a"),
+        ev("Fifteen people attended a concert in Brno on Sunday.", 1, doc="b"),
+    ]
+    cands = read.rule_scores(query, evidence, read.gather(query, evidence))
+    assert [c.text for c in cands] == ["nine", "Fifteen"] and cands[1].score < read.RIVAL_SHARE * cands[
+        0
+    ].score
+    reading = read.Reader(ReadingChatModel({"nine": -0.7, "Fifteen": -0.7})).read(query, evidence)
+    assert reading is not None and reading.choice.text == "nine" and not reading.rivals
 
 
 def test_a_missing_spacy_pipeline_is_a_one_line_user_error(monkeypatch):
