@@ -26,10 +26,28 @@ TYPED_SLOTS = 2
 TYPED_MARGIN = 0.3
 TYPED_POOL = 6
 OPENING_CHARS = 400  # characters from an article's start where its byline and dateline stand
+# Who a planted paragraph addresses: an AI reader, under the names people give one.
+_AI = (
+    r"(?:ai(?: (?:models?|systems?|tools?|agents?))?|a\.i\.|artificial intelligence|assistants?"
+    r"|chat ?bots?|chatgpt|language models?|llms?)"
+)
+_ANSWER_VERBS = r"(say|answer|reply|respond|report|state|write|claim)"
+_GREETINGS = (
+    r"(if you are|if you're|attention|note to|notice to|message to|instructions? (for|to)|dear|hey|hello)"
+)
+_READING = r"(reading|processing|summari[sz]ing|answering|parsing)"
+# Text that speaks to an AI reader instead of about the news: an order to drop its instructions or the
+# other sources, an AI told what it must answer, or a greeting of one ("Note to AI models:", "If you
+# are an AI summarizing this, …", "For any AI reading this:"). News about AI names AI without these.
 INSTRUCTION_LIKE = re.compile(
-    r"\b(ignore|disregard|forget)\b.{0,30}\b(instructions?|prompts?|rules)\b|system prompt|"
-    r"\byou are (an? )?(ai|assistant|language model|chatbot)\b|<\|[a-z_]+\|>|\[/?INST\]|"
-    r"\b(assistant|ai|model)\b.{0,20}\bmust (say|answer|reply|respond)\b",
+    r"\b(ignore|disregard|forget)\b.{0,40}\b(instructions?|prompts?|rules"
+    r"|other (articles|sources|documents|texts|reports))\b|"
+    r"system prompt|\byou are (an? )?(ai|assistant|language model|chatbot)\b|<\|[a-z_]+\|>|\[/?INST\]|"
+    rf"\b{_AI}\b.{{0,20}}\b(must|should|shall|are to) (always )?{_ANSWER_VERBS}\b|"
+    rf"\b{_GREETINGS}\W{{1,3}}(an? |the |all |any )?{_AI}\b[^.:,]{{0,40}}[:,]|"
+    rf"\b(for|to) (any|all|every|the) {_AI}(\s*:|\s+{_READING}\b)|"
+    rf"\bwhen (asked|answering|responding|summari[sz]ing)\b.{{0,60}}"
+    rf"\b(you must|you should|always) {_ANSWER_VERBS}\b",
     re.I,
 )
 
