@@ -24,10 +24,10 @@ from rag.judge import judge
 from rag.llm import ChatModel, Completion, TokenSink
 from rag.nlp import lexicon, nlp
 from rag.prompts import draft_messages, focused_messages, render
-from rag.records import Answer, Citation, Mode, Timings
+from rag.records import MARKER, Answer, Citation, Mode, Timings
 from rag.retrieve import Evidence, Retrieval, Retriever
 from rag.settings import Settings
-from rag.text import byline_name, content_terms, written_date
+from rag.text import byline_name, content_terms, numbers, written_date
 
 MAX_QUESTION_CHARS = 2000
 CANDIDATE_POOL = 12  # evidence sentences searched for candidate answers (the model sees n_evidence)
@@ -296,15 +296,17 @@ class Answerer:
         rivals: Sequence[Conflict] = (),
     ) -> Answer:
         """Step 5: compose. A conflict is noted only when two articles give different values for
-        what was asked (the reader's rivals, or two figures of one unit in the cited sentences);
-        articles published on different days are not a conflict."""
+        what was asked (the reader's rivals, or two figures of one unit in the cited sentences, one
+        of them the answer's); articles published on different days are not a conflict."""
         cited = {(c.doc_id, c.start) for c in citations}
         conflicts = list(rivals)
         if query.answer_type in ("number", "duration"):
+            answered = numbers(MARKER.sub(" ", text))  # a dispute of another figure is not about the answer
             conflicts += [
                 c
                 for c in find_conflicts(evidence, kinds=("number",))
                 if cited & {(side.doc_id, side.start) for side in c.sides}
+                and answered & {n for side in c.sides for n in numbers(side.value)}
                 and not any({s.doc_id for s in c.sides} == {s.doc_id for s in r.sides} for r in conflicts)
             ]
         text, citations = add_conflict_notes(text, citations, conflicts, evidence)

@@ -22,7 +22,8 @@ MIN_SHARED = 5
 MIN_JACCARD = 0.15
 MIN_DAYS_APART = 3
 SAME_EVENT_COSINE = 0.6  # MiniLM: paraphrases of one event score ~0.65-0.7, neighbouring events ~0.4-0.55
-_FIGURE = re.compile(r"(\d[\d,.]*)\s*(?:-\s*)?([a-z]+)")
+# A number and the unit word after it; the minutes of a clock time ("6:44 pm") count nothing.
+_FIGURE = re.compile(r"(?<![\d.,:])(\d[\d,.]*)\s*(?:-\s*)?([a-z]+)")
 
 
 def _figures(text: str) -> dict[str, str]:

@@ -360,6 +360,31 @@ def test_same_unit_with_different_figures_is_a_conflict():
     assert [c.kind for c in conflicts] == ["number"] and conflicts[0].about.startswith("minut")
 
 
+def test_the_minutes_of_a_clock_time_are_no_figure_to_dispute():
+    from rag.conflicts import find_conflicts
+
+    a = Evidence("a/s", "a", "a#0", "A", None, None, 0, 10,
+                 "6:44 pm ET update: police in Brno searched the river bank for Ines Varga.", 1)  # fmt: skip
+    b = Evidence("b/s", "b", "b#0", "B", None, None, 0, 10,
+                 "1:54 pm ET update: police in Brno searched the river bank for Ines Varga.", 1)  # fmt: skip
+    assert find_conflicts([a, b], kinds=("number",)) == []
+
+
+def test_a_dispute_over_another_figure_in_the_cited_sentence_is_not_the_answers(tmp_path):
+    store, embedder, _ = index_of(
+        tmp_path,
+        {
+            "a": "Ferry Fleet Grows\nThe Portmere line added nine ferries this spring, with 40 new crew.\n",
+            "b": "More Ferries\nThe Portmere line added nine ferries this spring, with 60 new crew.\n",
+        },
+    )
+    bot = Answerer(Retriever(store, embedder), ScriptedChatModel())
+    result = bot.ask("How many ferries did the Portmere line add?", AnswerOptions(answer_threshold=0.0))
+    assert "nine" in result.answer and result.conflicts == [] and "different" not in result.answer
+    crew = bot.ask("How many new crew did the Portmere line take on?", AnswerOptions(answer_threshold=0.0))
+    assert [c.kind for c in crew.conflicts] == ["number"]  # the asked figure itself is disputed
+
+
 def test_measure_words_do_not_count_against_coverage():
     evidence = [ev("Dock workers in Portmere ended a four-day strike on Sunday.")]
     assert key_coverage(analyse("How long did the strike last?"), evidence)[0] == 1.0
