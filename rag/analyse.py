@@ -170,7 +170,7 @@ def analyse(
         title=_title(phrase, kind, head),
         wh_span=wh_span,
         wh_role=role,
-        wh_noun_phrase=bool(phrase) and not any(tok.pos_ in ("AUX", "VERB") for tok in phrase),
+        wh_noun_phrase=_noun_phrase(doc, phrase),
         constraints=constraints,
         focus=frozenset(focus),
         words=frozenset(t.content_terms(question)),
@@ -371,18 +371,41 @@ def _wh_role(doc: Doc, phrase: Sequence[Token]) -> WhRole:
     before = [tok for tok in doc[: phrase[0].i] if not (tok.is_punct or tok.lower_ in ("and", "but", "so"))]
     if before and all(tok.pos_ == "ADP" or tok.dep_ == "prep" for tok in before):
         return "fronted"  # "In which year did …": the preposition moved to the front with it
-    if before:
-        return "in_situ"
     root = phrase[-1]
     after = doc[root.i + 1] if root.i + 1 < len(doc) else None
     if after is not None and after.lower_ in ("did", "does", "do"):
         return "fronted"  # "how many goals did she score": do-support puts the subject after it
+    if _inverted(doc, root.i + 1):
+        return "fronted"  # "how many jobs will the cuts affect": the subject follows the auxiliary
+    if before:
+        return "in_situ"
     if root.dep_ in ("nsubj", "nsubjpass") or (
         root.dep_ == "det" and root.head.dep_ in ("nsubj", "nsubjpass")
     ):
         aux = [tok for tok in doc if tok.i > root.i and tok.lower_ in ("did", "does", "do")]
         return "fronted" if aux and aux[0].dep_ == "aux" and aux[0].head.i > aux[0].i + 1 else "subject"
     return "fronted"
+
+
+def _noun_phrase(doc: Doc, phrase: Sequence[Token]) -> bool:
+    """Whether an answer can stand in the wh-phrase's place: it holds no verb, and a lone "which"
+    is not the determiner of words the parser read otherwise ("a sequel to which hit show")."""
+    if not phrase or any(tok.pos_ in ("AUX", "VERB") for tok in phrase):
+        return False
+    nxt = doc[phrase[-1].i + 1] if phrase[-1].i + 1 < len(doc) else None
+    return not (len(phrase) == 1 and phrase[0].lower_ == "which" and nxt is not None and nxt.is_alpha)
+
+
+def _inverted(doc: Doc, at: int) -> bool:
+    """An auxiliary right after the wh-phrase and a noun phrase after it: the question inverts
+    around its own subject ("… will *the new ferries* replace?"), so the wh-phrase is not one."""
+    aux = doc[at] if at < len(doc) else None
+    nxt = doc[at + 1] if at + 1 < len(doc) else None
+    if aux is None or nxt is None or aux.pos_ != "AUX" or aux.lower_ in ("is", "are", "was", "were", "be"):
+        return (
+            False  # a copula before a noun is the subject question's own verb ("which city is the capital")
+        )
+    return nxt.pos_ in ("DET", "PRON", "PROPN", "NOUN", "NUM") and nxt.dep_ != "neg"
 
 
 def _subject_verb(phrase: Sequence[Token]) -> Token | None:

@@ -89,6 +89,18 @@ def test_wh_position_decides_how_the_answer_sentence_is_written():
     assert statement(unit, "40-minute") == "40-minute were left on the clock."  # nor "40-minute minutes"
 
 
+def test_a_question_inverted_around_its_own_subject_is_answered_by_the_span_alone():
+    inverted = analyse("How many homes will Portmere's new dam protect?")  # the parse: "homes" a subject
+    assert inverted.wh_role == "fronted" and statement(inverted, "400 homes") == "400 homes."
+    subject = analyse("Which ferry will replace the old Portmere boat?")
+    assert subject.wh_role == "subject"
+    assert statement(subject, "The Velmora") == "The Velmora will replace the old Portmere boat."
+    besides = analyse("Besides Brno, which city did Ines Varga visit in May?")
+    assert besides.wh_role == "fronted" and statement(besides, "Ostrava") == "Ostrava."
+    determiner = analyse("The new series is a sequel to which hit show?")  # "hit" read as a verb
+    assert statement(determiner, "The Brno Waltz") == "The Brno Waltz."
+
+
 def test_candidate_is_never_one_of_the_questions_own_names():
     query = analyse("Who replaced Tom Hale as harbour master?")
     choice = read.choose(query, [ev("Ines Varga replaced Tom Hale as harbour master on Monday.")])
