@@ -104,3 +104,22 @@ def test_askers_share_a_resident_only_with_the_same_settings(tmp_path):
     assert key(base) == key(base.model_copy(update={"keep_warm_s": 5}))
     assert key(base) != key(base.model_copy(update={"index": tmp_path / "b"}))
     assert key(base) != key(base.model_copy(update={"answer_threshold": 0.7}))
+
+
+def test_a_resident_left_by_other_code_is_not_asked(tmp_path, monkeypatch):
+    import os
+
+    import rag
+    from rag.settings import Settings
+    from ui.resident import key
+
+    code = tmp_path / "rag"
+    code.mkdir()
+    (code / "read.py").write_text("RIVAL_SHARE = 0.5\n")
+    monkeypatch.setattr(rag, "__path__", [str(code)])
+    settings = Settings(index=tmp_path / "a")
+    before = key(settings)
+    assert key(settings) == before
+    (code / "read.py").write_text("RIVAL_SHARE = 0.4\n")  # an upgrade or an edit
+    os.utime(code / "read.py", ns=(1, 1))
+    assert key(settings) != before

@@ -50,9 +50,27 @@ def pinned(settings: Settings) -> Settings:
     return settings.model_copy(update=update)
 
 
+def code_stamp() -> str:
+    """The installed code and data that shape an answer (the `rag` and `prompts` packages' files,
+    by name, size and time): after an upgrade or an edit, a resident process left by the old code
+    answers no more questions."""
+    import prompts
+    import rag
+
+    files = sorted(
+        f
+        for package in (rag, prompts)
+        for folder in package.__path__
+        for f in Path(folder).iterdir()
+        if f.suffix in (".py", ".json", ".txt")
+    )
+    return ";".join(f"{f.name}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in files)
+
+
 def key(settings: Settings) -> str:
-    """Askers share a resident process only when every setting that shapes an answer is the same."""
-    text = pinned(settings).model_dump_json(exclude={"keep_warm_s"})
+    """Askers share a resident process only when every setting that shapes an answer is the same,
+    and the code that answers too."""
+    text = pinned(settings).model_dump_json(exclude={"keep_warm_s"}) + code_stamp()
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
