@@ -12,6 +12,7 @@ from eval.metrics import aggregate, citation_scores, fact_recall, normalize, ret
 from eval.runner import load_set
 from index.errors import UserError
 from rag.judge import judge
+from tests.helpers import SHARED, require_shared
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).resolve().parent.parent
@@ -162,6 +163,18 @@ def test_seed_eval_set_has_the_required_mix():
     ids = {p.stem for p in seeds.glob("*.txt")}
     assert ids, "../shared/corpus/seeds is missing"
     assert all(set(i["sources"]) <= ids for i in items)
+
+
+def test_fresh_dev_questions_ask_about_articles_no_dev_question_uses_and_their_facts_are_in_them():
+    dev = require_shared(SHARED / "corpus" / "realtimeqa-dev")
+    used = {s for i in load_set(dev / "questions.jsonl") for s in i["sources"]}
+    items = load_set(ROOT / "eval" / "sets" / "dev-fresh.jsonl")
+    assert len(items) >= 40 and all(i["kind"] == "answer" and i.get("asked_on") for i in items)
+    for item in items:
+        [source] = item["sources"]
+        assert source not in used, item["id"]
+        text = (dev / "corpus" / f"{source}.txt").read_text(encoding="utf-8")
+        assert all(any(alias in text for alias in fact) for fact in item["facts"]), item["id"]
 
 
 def test_malformed_eval_set_is_a_user_error(tmp_path):
