@@ -375,7 +375,7 @@ def _wh_role(doc: Doc, phrase: Sequence[Token]) -> WhRole:
     after = doc[root.i + 1] if root.i + 1 < len(doc) else None
     if after is not None and after.lower_ in ("did", "does", "do"):
         return "fronted"  # "how many goals did she score": do-support puts the subject after it
-    if _inverted(doc, root.i + 1):
+    if _inverted(doc, root.i + 1, measure=phrase[0].lower_ == "how"):
         return "fronted"  # "how many jobs will the cuts affect": the subject follows the auxiliary
     if before:
         return "in_situ"
@@ -396,15 +396,17 @@ def _noun_phrase(doc: Doc, phrase: Sequence[Token]) -> bool:
     return not (len(phrase) == 1 and phrase[0].lower_ == "which" and nxt is not None and nxt.is_alpha)
 
 
-def _inverted(doc: Doc, at: int) -> bool:
+def _inverted(doc: Doc, at: int, measure: bool) -> bool:
     """An auxiliary right after the wh-phrase and a noun phrase after it: the question inverts
-    around its own subject ("… will *the new ferries* replace?"), so the wh-phrase is not one."""
+    around its own subject ("… will *the new ferries* replace?"), so the wh-phrase is not one. A
+    copula does so only after a measure ("how many years was *the bridge* shut"): before a noun it
+    is a subject question's own verb ("which city is the capital")."""
     aux = doc[at] if at < len(doc) else None
     nxt = doc[at + 1] if at + 1 < len(doc) else None
-    if aux is None or nxt is None or aux.pos_ != "AUX" or aux.lower_ in ("is", "are", "was", "were", "be"):
-        return (
-            False  # a copula before a noun is the subject question's own verb ("which city is the capital")
-        )
+    if aux is None or nxt is None or aux.pos_ != "AUX":
+        return False
+    if aux.lemma_ == "be" and not measure:
+        return False
     return nxt.pos_ in ("DET", "PRON", "PROPN", "NOUN", "NUM") and nxt.dep_ != "neg"
 
 

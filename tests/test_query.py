@@ -97,6 +97,10 @@ def test_a_question_inverted_around_its_own_subject_is_answered_by_the_span_alon
     assert statement(subject, "The Velmora") == "The Velmora will replace the old Portmere boat."
     besides = analyse("Besides Brno, which city did Ines Varga visit in May?")
     assert besides.wh_role == "fronted" and statement(besides, "Ostrava") == "Ostrava."
+    measured = analyse("How many days was the Brno bridge shut?")
+    assert measured.wh_role == "fronted" and statement(measured, "12 days") == "12 days."
+    counted = analyse("How many ferries are in the Portmere fleet?")
+    assert statement(counted, "Nine") == "Nine ferries are in the Portmere fleet."
     determiner = analyse("The new series is a sequel to which hit show?")  # "hit" read as a verb
     assert statement(determiner, "The Brno Waltz") == "The Brno Waltz."
 
