@@ -246,32 +246,32 @@ def test_another_articles_different_figure_nearly_as_likely_is_a_rival():
     assert alone is not None and alone.choice.text == "four days" and not alone.rivals
 
 
+def _reading(question: str, sentences: list[str], logprobs: dict[str, float]) -> read.Reading | None:
+    """A reading of one sentence from each of several articles ("a", "b", …) by a scoring model."""
+    evidence = [ev(text, n, doc=chr(ord("a") + n)) for n, text in enumerate(sentences)]
+    return read.Reader(ReadingChatModel(logprobs)).read(analyse(question), evidence)
+
+
 def test_a_rank_is_no_rival_to_a_count():
-    query = analyse("How many ferries did the Portmere line add?")
-    evidence = [
-        ev("The Portmere line added nine ferries this spring.", 0, doc="a"),
-        ev("The Portmere line was the first to add ferries this spring.", 1, doc="b"),
-    ]
-    model = ReadingChatModel({"nine": -0.7, "first": -0.7})
-    reading = read.Reader(model).read(query, evidence)
+    question = "How many ferries did the Portmere line add?"
+    added = "The Portmere line added nine ferries this spring."
+    reading = _reading(
+        question,
+        [added, "The Portmere line was the first to add ferries this spring."],
+        {"nine": -0.7, "first": -0.7},
+    )
     assert reading is not None and reading.choice.text == "nine" and not reading.rivals
-    counts = [
-        ev("The Portmere line added nine ferries.", 0, doc="a"),
-        ev("The Portmere line added six ferries.", 1, doc="b"),
-    ]
-    rival = read.Reader(ReadingChatModel({"nine": -0.7, "six": -0.7})).read(query, counts)
+    rival = _reading(question, [added, "The Portmere line added six ferries."], {"nine": -0.7, "six": -0.7})
     assert rival is not None and rival.rivals  # two counts of one thing disagree
 
 
 def test_a_sum_of_money_or_a_share_is_no_rival_to_a_count():
-    query = analyse("How much did the Velmora trust give the Brno clinic?")
-    evidence = [
-        ev("The Velmora trust gave the Brno clinic $4 million last year.", 0, doc="a"),
-        ev("The Velmora trust gave the Brno clinic two new scanners.", 1, doc="b"),
-        ev("The Velmora trust gave the Brno clinic 30% of its budget.", 2, doc="c"),
-    ]
-    model = ReadingChatModel({"$4 million": -0.7, "two": -0.7, "30%": -0.7})
-    reading = read.Reader(model).read(query, evidence)
+    gave = "The Velmora trust gave the Brno clinic"
+    reading = _reading(
+        "How much did the Velmora trust give the Brno clinic?",
+        [f"{gave} $4 million last year.", f"{gave} two new scanners.", f"{gave} 30% of its budget."],
+        {"$4 million": -0.7, "two": -0.7, "30%": -0.7},
+    )
     assert reading is not None and reading.choice.text == "$4 million" and not reading.rivals
 
 
