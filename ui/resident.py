@@ -51,20 +51,22 @@ def pinned(settings: Settings) -> Settings:
 
 
 def code_stamp() -> str:
-    """The installed code and data that shape an answer (the `rag` and `prompts` packages' files,
-    by name, size and time): after an upgrade or an edit, a resident process left by the old code
-    answers no more questions."""
+    """The installed code and data that shape an answer (the `index`, `rag` and `prompts` packages'
+    files, by name, size and time): after an upgrade or an edit, a resident process left by the old
+    code answers no more questions."""
+    import index
     import prompts
     import rag
 
     files = sorted(
         f
-        for package in (rag, prompts)
+        for package in (index, rag, prompts)
         for folder in package.__path__
         for f in Path(folder).iterdir()
         if f.suffix in (".py", ".json", ".txt")
     )
-    return ";".join(f"{f.name}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in files)
+    stats = [(f, f.stat()) for f in files]
+    return ";".join(f"{f.parent.name}/{f.name}:{st.st_size}:{st.st_mtime_ns}" for f, st in stats)
 
 
 def key(settings: Settings) -> str:
