@@ -282,9 +282,9 @@ def test_a_figure_the_rules_read_far_less_surely_is_no_rival_however_the_model_s
         ev("Fifteen people attended a concert in Brno on Sunday.", 1, doc="b"),
     ]
     cands = read.rule_scores(query, evidence, read.gather(query, evidence))
-    assert [c.text for c in cands] == ["nine", "Fifteen"] and cands[1].score < read.RIVAL_SHARE * cands[
-        0
-    ].score
+    nine, fifteen = cands
+    assert (nine.text, fifteen.text) == ("nine", "Fifteen")
+    assert fifteen.score < read.RIVAL_SHARE * nine.score
     reading = read.Reader(ReadingChatModel({"nine": -0.7, "Fifteen": -0.7})).read(query, evidence)
     assert reading is not None and reading.choice.text == "nine" and not reading.rivals
 
